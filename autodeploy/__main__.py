@@ -1,0 +1,3 @@
+from autodeploy.cli import main
+
+raise SystemExit(main())

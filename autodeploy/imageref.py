@@ -1,0 +1,79 @@
+"""Image references as Docker spells them: [REGISTRY/]REPOSITORY[:TAG][@DIGEST]."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from autodeploy import validate
+from autodeploy.errors import InputError
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+_DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_HOST_RE = re.compile(r"(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    registry: str  # "docker.io", "ghcr.io", "127.0.0.1:5000"
+    repository: str  # "library/nginx", "my-team/my-api"
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def api_host(self) -> str:
+        """Host[:port] that serves the /v2/ API for this registry."""
+        return DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
+
+    @property
+    def name(self) -> str:
+        return f"{self.registry}/{self.repository}"
+
+    def with_tag(self, tag: str) -> ImageRef:
+        return replace(self, tag=validate.tag(tag))
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse(reference: str) -> ImageRef:
+    """Parse and normalize a reference; Docker Hub names gain docker.io and library/."""
+    text = reference.strip()
+    if not text or any(ch.isspace() for ch in text):
+        raise InputError(f"image reference {reference!r} is empty or contains spaces")
+    name, _, digest = text.partition("@")
+    tag: str | None = None
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last_slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+        registry, path = first, rest
+    else:
+        registry, path = DOCKER_HUB, name
+    if not _HOST_RE.fullmatch(registry):
+        raise InputError(f"image reference {reference!r} has an invalid registry host {registry!r}")
+    if registry.lower() in _DOCKER_HUB_ALIASES:
+        registry = DOCKER_HUB
+        if "/" not in path:
+            path = f"library/{path}"
+    components = path.split("/")
+    if not path or not all(_COMPONENT_RE.fullmatch(c) for c in components):
+        raise InputError(
+            f"image reference {reference!r} has an invalid repository {path!r} "
+            "(lowercase letters, digits and separators '.', '_', '-')"
+        )
+    return ImageRef(
+        registry=registry,
+        repository=path,
+        tag=validate.tag(tag) if tag is not None else None,
+        digest=validate.digest(digest) if digest else None,
+    )

@@ -1,0 +1,166 @@
+"""resolve -> read -> plan -> apply: the one pipeline every way of running autodeploy goes through.
+
+The pipeline is the only caller of adapters. A GitOps repo adapter reads a consistent snapshot
+and applies a plan with compare-and-swap; when another run wins the race (ConflictError), the
+pipeline reads again and plans again, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from autodeploy import imagefile, report
+from autodeploy.errors import ConflictError
+from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
+
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Files of the GitOps repo as read at one revision; None marks a missing file."""
+
+    files: Mapping[str, str | None]
+    revision: str | None = None  # the commit read, for compare-and-swap; None for a plain directory
+    on_branch: bool = False  # read from the deploy branch (True) or from the base branch
+    listings: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
+    where: str = ""  # for people: "branch staging-release @ 1a2b3c4", "directory ./gitops"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying a plan did."""
+
+    commit: str | None = None
+    branch: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
+    pr_created: bool = False
+    auto_merge: bool = False
+
+
+class GitopsRepo(Protocol):
+    """Where image.yaml files live: a local directory, or a repository on GitHub."""
+
+    def read(self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None) -> Snapshot:
+        """Read `paths` from `branch` (or, when it does not exist, the base branch). With `at`, read
+        more paths at the same revision and return `at` merged with them."""
+        ...
+
+    def list_dir(self, path: str, snapshot: Snapshot) -> tuple[str, ...] | None:
+        """Names of the directories inside `path` at the snapshot, or None when it does not exist."""
+        ...
+
+    def apply(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied:
+        """Write the plan's changes; raise ConflictError when the snapshot is no longer current."""
+        ...
+
+
+class SourceHistory(Protocol):
+    """Answers whether one commit of the source repository is newer than another."""
+
+    def relation(self, repo: str, old: str, new: str) -> Relation: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: DeployPlan
+    snapshot: Snapshot
+    applied: Applied | None  # None: dry run, or nothing to change
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.plan.changed) and not self.dry_run
+
+
+Resolver = Callable[[Target], str]
+
+
+def resolve_digests(request: DeployRequest, resolver: Resolver) -> DeployRequest:
+    """Fill in every target's digest that the user did not give."""
+    targets = tuple(t if t.digest else replace(t, digest=resolver(t)) for t in request.targets)
+    return replace(request, targets=targets)
+
+
+def deploy(
+    request: DeployRequest,
+    repo: GitopsRepo,
+    *,
+    history: SourceHistory | None = None,
+    dry_run: bool = False,
+    max_attempts: int = MAX_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Plan the deploy against the repo as it is now and apply it; re-plan when a race is lost."""
+    relations: dict[tuple[str, str], Relation] = {}
+    for attempt in range(1, max_attempts + 1):
+        snapshot = read_facts(request, repo)
+        facts = Facts(
+            files=snapshot.files,
+            listings=snapshot.listings,
+            relations=_relations(request, snapshot, history, relations),
+        )
+        plan = plan_deploy(request, facts)
+        if dry_run or not plan.changed:
+            return Outcome(plan, snapshot, None, dry_run)
+        try:
+            applied = repo.apply(plan, request, snapshot)
+        except ConflictError as exc:
+            if attempt == max_attempts:
+                raise ConflictError(
+                    f"{exc}; gave up after {max_attempts} attempts: other runs keep updating "
+                    f"{plan.branch}; run again"
+                ) from exc
+            report.info(f"{exc}; reading again (attempt {attempt + 1} of {max_attempts})")
+            sleep(min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random()))
+            continue
+        return Outcome(plan, snapshot, applied)
+    raise AssertionError("unreachable")
+
+
+def read_facts(request: DeployRequest, repo: GitopsRepo) -> Snapshot:
+    """The targets' files; for a missing one, also what scaffolding it needs, at the same revision."""
+    branch = request.branch
+    paths = [request.path(t) for t in request.targets]
+    snapshot = repo.read(paths, branch=branch)
+    missing = [t for t in request.targets if snapshot.files.get(request.path(t)) is None]
+    if not missing:
+        return snapshot
+    extra = sorted({p for t in missing for p in (request.release_path(t), request.kustomization_path(t))})
+    snapshot = repo.read(extra, branch=branch, at=snapshot)
+    listings = dict(snapshot.listings)
+    for target in missing:
+        app_dir = posixpath.dirname(posixpath.dirname(request.path(target))) or "."
+        if app_dir not in listings:
+            listings[app_dir] = repo.list_dir(app_dir, snapshot)
+    return replace(snapshot, listings=listings)
+
+
+def _relations(
+    request: DeployRequest,
+    snapshot: Snapshot,
+    history: SourceHistory | None,
+    cache: dict[tuple[str, str], Relation],
+) -> dict[str, Relation]:
+    """Ask the source history only about targets whose deployed commit differs from ours."""
+    relations: dict[str, Relation] = {}
+    if request.allow_downgrade or history is None:
+        return relations
+    for target in request.targets:
+        text = snapshot.files.get(request.path(target))
+        old = imagefile.read_block(text, path=request.path(target)) if text is not None else None
+        if old is None or not old.commit or old.commit == request.commit:
+            continue
+        if old.source_repo not in {None, request.source_repo}:
+            continue  # built from another repository: its history says nothing about ours
+        key = (request.source_repo, old.commit)
+        if key not in cache:
+            cache[key] = history.relation(request.source_repo, old.commit, request.commit)
+        relations[target.label] = cache[key]
+    return relations

@@ -1,0 +1,334 @@
+"""The plan of a deploy: what every target's image.yaml becomes, and the branch and pull request.
+
+Pure: it takes the request and the facts adapters read (file texts, source-history relations) and
+returns frozen values. Applying a plan is an adapter's job; `pipeline` joins the two.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import posixpath
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from autodeploy import imagefile, validate
+from autodeploy.errors import InputError
+from autodeploy.imagefile import Block
+from autodeploy.imageref import ImageRef
+
+RELEASE_BRANCHES = {"production": "prod-release", "staging": "staging-release"}
+RELEASE_TITLES = {"production": "Production release", "staging": "Staging release"}
+DEFAULT_PATH_TEMPLATE = "{app}/{env}/image.yaml"
+DEFAULT_RELEASE_TEMPLATE = "{app}/base/release.yaml"
+DEFAULT_MESSAGE_TEMPLATE = "deploy({app}): {env} {old_tag} -> {new_tag}"
+DEFAULT_TITLE_TEMPLATE = "chore: Update {app} image tag in {env}"
+ROLLBACK_TITLE_TEMPLATE = "Rollback {app} in {env} to {new_tag}"
+
+
+class Relation(enum.Enum):
+    """Where the new source commit stands relative to the one already deployed."""
+
+    NEWER = "newer"  # the new commit descends from the deployed one
+    OLDER = "older"  # the new commit is an ancestor of the deployed one: a downgrade
+    SAME = "same"
+    DIVERGED = "diverged"
+    UNKNOWN = "unknown"  # no way to tell (no access to the source repository)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One image to pin in one app's environment."""
+
+    app: str
+    env: str
+    image: ImageRef  # with its tag
+    digest: str | None = None  # None until resolved
+
+    @property
+    def tag(self) -> str:
+        assert self.image.tag is not None
+        return self.image.tag
+
+    @property
+    def label(self) -> str:
+        return f"{self.app}/{self.env}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a team lays out its GitOps repo and names branches, commits and pull requests."""
+
+    path_template: str = DEFAULT_PATH_TEMPLATE
+    release_template: str = DEFAULT_RELEASE_TEMPLATE
+    branch_template: str | None = None  # None: prod-release, staging-release, update-{env}-{app}
+    title_template: str | None = None  # None: the release titles, or DEFAULT_TITLE_TEMPLATE
+    message_template: str = DEFAULT_MESSAGE_TEMPLATE
+    labels: tuple[str, ...] = ("auto-deploy",)
+    auto_merge_envs: tuple[str, ...] = ("development",)
+    server_url: str = "https://github.com"
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    targets: tuple[Target, ...]
+    commit: str
+    source_repo: str
+    settings: Settings = field(default_factory=Settings)
+    allow_downgrade: bool = False
+    rollback: bool = False
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise InputError("nothing to deploy: give at least one --app and --env")
+        seen = set()
+        for target in self.targets:
+            validate.path_part("app", target.app)
+            validate.path_part("env", target.env)
+            if target.image.tag is None:
+                raise InputError(f"{target.label}: the image {target.image} has no tag")
+            if target.label in seen:
+                raise InputError(f"{target.label} is listed twice")
+            seen.add(target.label)
+        validate.commit(self.commit)
+        validate.source_repo(self.source_repo)
+
+    def path(self, target: Target) -> str:
+        return validate.repo_relative_path(
+            _render("--path-template", self.settings.path_template, app=target.app, env=target.env)
+        )
+
+    def release_path(self, target: Target) -> str:
+        return validate.repo_relative_path(
+            _render("release template", self.settings.release_template, app=target.app, env=target.env)
+        )
+
+    def kustomization_path(self, target: Target) -> str:
+        return posixpath.join(posixpath.dirname(self.path(target)), "kustomization.yaml")
+
+    def block(self, target: Target) -> Block:
+        if target.digest is None:
+            raise AssertionError(f"{target.label}: digest not resolved before planning")
+        return Block(
+            source_repo=self.source_repo,
+            tag=target.tag,
+            digest=target.digest,
+            repo_url=f"{self.settings.server_url.rstrip('/')}/{self.source_repo}",
+            commit=self.commit,
+        )
+
+    @property
+    def branch(self) -> str:
+        envs = sorted({t.env for t in self.targets})
+        apps = "-".join(sorted({t.app.replace("/", "-") for t in self.targets}))
+        template = self.settings.branch_template
+        if template is None:
+            if len(envs) > 1:
+                raise InputError(
+                    f"the targets span several environments ({', '.join(envs)}); "
+                    "pass --branch to name the one branch they share"
+                )
+            template = RELEASE_BRANCHES.get(envs[0], "update-{env}-{app}")
+        env = envs[0] if len(envs) == 1 else "-".join(envs)
+        return validate.branch(_render("--branch", template, app=apps, env=env))
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the adapters read for a plan: file texts (None when missing) and source-history relations."""
+
+    files: Mapping[str, str | None]
+    listings: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
+    relations: Mapping[str, Relation] = field(default_factory=dict)  # by Target.label
+
+
+@dataclass(frozen=True)
+class Change:
+    target: Target
+    path: str
+    old_text: str | None  # None: the file is new
+    new_text: str
+    old: Block | None
+    new: Block
+
+    @property
+    def changed(self) -> bool:
+        return self.old_text != self.new_text
+
+    @property
+    def old_tag(self) -> str:
+        return self.old.tag if self.old and self.old.tag else "(none)"
+
+    def diff(self) -> str:
+        return unified_diff(self.path, self.old_text, self.new_text)
+
+
+@dataclass(frozen=True)
+class Skip:
+    target: Target
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    changes: tuple[Change, ...]
+    skipped: tuple[Skip, ...]
+    branch: str
+    title: str
+    commit_message: str
+    labels: tuple[str, ...]
+    auto_merge: bool
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.changed)
+
+    @property
+    def unchanged(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if not c.changed)
+
+    def diff(self) -> str:
+        return "".join(c.diff() for c in self.changed)
+
+
+def plan_deploy(request: DeployRequest, facts: Facts) -> DeployPlan:
+    """Compute every target's new image.yaml and the branch, title and commit of the deploy."""
+    changes: list[Change] = []
+    skipped: list[Skip] = []
+    warnings: list[str] = []
+    for target in request.targets:
+        path = request.path(target)
+        old_text = facts.files.get(path)
+        new = request.block(target)
+        if old_text is None:
+            new_text = _scaffold(request, target, path, facts, warnings)
+            old = None
+        else:
+            old = imagefile.read_block(old_text, path=path)
+            reason = _downgrade(request, target, old, facts)
+            if reason:
+                skipped.append(Skip(target, path, reason))
+                continue
+            new_text = imagefile.write_block(old_text, new, path=path)
+        changes.append(Change(target, path, old_text, new_text, old, new))
+    return DeployPlan(
+        changes=tuple(changes),
+        skipped=tuple(skipped),
+        branch=request.branch,
+        title=_title(request),
+        commit_message=_message(request, changes),
+        labels=request.settings.labels,
+        auto_merge=all(t.env in request.settings.auto_merge_envs for t in request.targets),
+        warnings=tuple(warnings),
+    )
+
+
+def _downgrade(request: DeployRequest, target: Target, old: Block | None, facts: Facts) -> str | None:
+    if request.allow_downgrade or old is None or not old.commit or old.commit == request.commit:
+        return None
+    if facts.relations.get(target.label) is not Relation.OLDER:
+        return None
+    return (
+        f"{target.label} already runs {old.tag} built from {old.commit[:12]}, which is newer than "
+        f"{request.commit[:12]} in {request.source_repo}; not downgrading (pass --allow-downgrade "
+        "or use `autodeploy rollback` to go back on purpose)"
+    )
+
+
+def _scaffold(request: DeployRequest, target: Target, path: str, facts: Facts, warnings: list[str]) -> str:
+    env_dir = posixpath.dirname(path)
+    app_dir = posixpath.dirname(env_dir)
+    listing = facts.listings.get(app_dir or ".")
+    env_name = posixpath.basename(env_dir)
+    if listing is not None and env_name not in listing:
+        known = ", ".join(sorted(listing)) or "none"
+        raise InputError(f"{env_dir}/ does not exist; the directories in {app_dir or '.'}/ are: {known}")
+    release_path = request.release_path(target)
+    release_text = facts.files.get(release_path)
+    if release_text is None:
+        raise InputError(
+            f"{path} does not exist and neither does {release_path} to scaffold it from; "
+            "check --app, --env and --path-template"
+        )
+    kustomization = facts.files.get(request.kustomization_path(target))
+    if kustomization is not None and posixpath.basename(path) not in kustomization:
+        warnings.append(
+            f"{request.kustomization_path(target)} does not mention {posixpath.basename(path)}: "
+            "add it to its patches or Flux will not apply the new image"
+        )
+    return imagefile.scaffold(release_text, request.block(target), path=path, release_path=release_path)
+
+
+def _title(request: DeployRequest) -> str:
+    target = request.targets[0]
+    apps = ", ".join(sorted({t.app for t in request.targets}))
+    envs = ", ".join(sorted({t.env for t in request.targets}))
+    template = request.settings.title_template
+    if template is None:
+        if request.rollback:
+            template = ROLLBACK_TITLE_TEMPLATE
+        elif len({t.env for t in request.targets}) == 1 and target.env in RELEASE_TITLES:
+            return RELEASE_TITLES[target.env]
+        else:
+            template = DEFAULT_TITLE_TEMPLATE
+    return _render("--title", template, app=apps, env=envs, new_tag=target.tag)
+
+
+def _message(request: DeployRequest, changes: Sequence[Change]) -> str:
+    lines = [
+        _render(
+            "--message",
+            request.settings.message_template,
+            app=c.target.app,
+            env=c.target.env,
+            old_tag=c.old_tag,
+            new_tag=c.target.tag,
+        )
+        for c in changes
+        if c.changed
+    ]
+    if not lines:
+        return ""
+    subject = lines[0] if len(lines) == 1 else f"deploy: {len(lines)} images"
+    body = lines if len(lines) > 1 else []
+    if request.rollback and request.reason:
+        body.append(f"Rollback: {request.reason}")
+    return "\n\n".join([subject, "\n".join(body)]) if body else subject
+
+
+class _Placeholders(dict[str, str]):
+    def __init__(self, flag: str, values: Mapping[str, str]) -> None:
+        super().__init__(values)
+        self.flag = flag
+
+    def __missing__(self, key: str) -> str:
+        known = ", ".join("{" + k + "}" for k in self)
+        raise InputError(f"{self.flag} uses {{{key}}}, which is not one of {known}")
+
+
+def _render(flag: str, template: str, **values: str) -> str:
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (spec or conversion or not name.isidentifier()):
+            raise InputError(f"{flag} {template!r}: write placeholders as plain {{name}}")
+    try:
+        return template.format_map(_Placeholders(flag, values))
+    except (ValueError, IndexError) as exc:
+        raise InputError(f"{flag} {template!r} is not a valid template: {exc}") from exc
+
+
+def unified_diff(path: str, old: str | None, new: str) -> str:
+    """A unified diff that `git apply` accepts, faithful to CRLF and a missing final newline."""
+    old_lines = (old or "").splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    out = []
+    fromfile = f"a/{path}" if old is not None else "/dev/null"
+    for line in difflib.unified_diff(old_lines, new_lines, fromfile, f"b/{path}", n=3):
+        out.append(line)
+        if not line.endswith(("\n", "\r")):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)
+

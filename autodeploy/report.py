@@ -1,0 +1,71 @@
+"""Everything autodeploy prints goes through here, so secrets can be redacted in one place.
+
+Register every token, password and key with `secret()` as soon as it is read; every line written
+by `info`, `warn`, `error` and `out` has registered values replaced by `***`. In GitHub Actions
+mode, secrets are also announced with `::add-mask::` and errors become `::error::` annotations.
+"""
+
+from __future__ import annotations
+
+import sys
+
+_secrets: set[str] = set()
+_github_actions = False
+
+
+def secret(value: str) -> str:
+    """Remember `value` as a secret and return it unchanged."""
+    value = value.strip()
+    if len(value) >= 4 and value not in _secrets:
+        _secrets.add(value)
+        if _github_actions:
+            for line in value.splitlines():
+                if line.strip():
+                    sys.stdout.write(f"::add-mask::{line.strip()}\n")
+    return value
+
+
+def use_github_actions(enabled: bool = True) -> None:
+    global _github_actions
+    _github_actions = enabled
+
+
+def redact(text: str) -> str:
+    for value in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(value, "***")
+        for line in value.splitlines():
+            if len(line.strip()) >= 4:
+                text = text.replace(line.strip(), "***")
+    return text
+
+
+def _escape_annotation(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def error(message: str) -> None:
+    text = redact(message)
+    if _github_actions:
+        sys.stdout.write(f"::error::{_escape_annotation(text)}\n")
+        sys.stdout.flush()
+    sys.stderr.write(f"autodeploy: error: {text}\n")
+
+
+def warn(message: str) -> None:
+    text = redact(message)
+    if _github_actions:
+        sys.stdout.write(f"::warning::{_escape_annotation(text)}\n")
+        sys.stdout.flush()
+    sys.stderr.write(f"autodeploy: warning: {text}\n")
+
+
+def info(message: str) -> None:
+    sys.stderr.write(f"{redact(message)}\n")
+
+
+def out(text: str) -> None:
+    """Results meant for stdout (a diff, JSON, digests)."""
+    sys.stdout.write(redact(text))
+    if not text.endswith("\n"):
+        sys.stdout.write("\n")
+    sys.stdout.flush()

@@ -1,0 +1,81 @@
+"""Checks for every value a user hands autodeploy; each returns the value normalized or raises InputError."""
+
+from __future__ import annotations
+
+import re
+
+from autodeploy.errors import InputError
+
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+COMMIT_RE = re.compile(r"[0-9a-f]{7,40}")
+# GitHub: owners are alphanumerics and single hyphens (39 max); names add '.' and '_' (100 max).
+OWNER_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+REPO_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+# git check-ref-format, restricted to what a branch name for a deploy needs.
+BRANCH_RE = re.compile(r"[A-Za-z0-9._/-]{1,200}")
+
+
+def tag(value: str) -> str:
+    if not TAG_RE.fullmatch(value):
+        raise InputError(
+            f"tag {value!r} is not a valid OCI tag: it must match [A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}"
+        )
+    return value
+
+
+def digest(value: str) -> str:
+    if not DIGEST_RE.fullmatch(value):
+        raise InputError(f"digest {value!r} is not 'sha256:' followed by 64 lowercase hex digits")
+    return value
+
+
+def commit(value: str) -> str:
+    lowered = value.lower()
+    if not COMMIT_RE.fullmatch(lowered):
+        raise InputError(f"commit {value!r} is not a git commit hash (7 to 40 hex digits)")
+    return lowered
+
+
+def source_repo(value: str) -> str:
+    owner, sep, name = value.partition("/")
+    if not sep or not OWNER_RE.fullmatch(owner) or not REPO_NAME_RE.fullmatch(name) or name in {".", ".."}:
+        raise InputError(f"source repository {value!r} is not of the form OWNER/NAME")
+    return value
+
+
+def path_part(kind: str, value: str) -> str:
+    """An app or env: one or more '/'-separated segments that stay inside the repository."""
+    if value.startswith("/") or "\\" in value:
+        raise InputError(f"{kind} {value!r} must be a relative path inside the GitOps repository")
+    segments = value.split("/")
+    for segment in segments:
+        if segment in {"", ".", ".."} or not SEGMENT_RE.fullmatch(segment):
+            raise InputError(
+                f"{kind} {value!r} is not a plain relative path "
+                "(segments of letters, digits, '.', '_' and '-'; no '..')"
+            )
+    return value
+
+
+def branch(value: str) -> str:
+    bad = (
+        not BRANCH_RE.fullmatch(value)
+        or value.startswith(("/", "-", "."))
+        or value.endswith(("/", ".", ".lock"))
+        or any(part in value for part in ("..", "//", "/.", "@{"))
+    )
+    if bad:
+        raise InputError(f"branch {value!r} is not a valid git branch name")
+    return value
+
+
+def repo_relative_path(value: str) -> str:
+    """A rendered path template: relative, normalized, never leaving the repository."""
+    if value.startswith("/") or "\\" in value:
+        raise InputError(f"path {value!r} must be relative to the GitOps repository")
+    parts = value.split("/")
+    if any(part in {"", ".", ".."} for part in parts):
+        raise InputError(f"path {value!r} must not contain empty, '.' or '..' segments")
+    return value

@@ -1,0 +1,239 @@
+"""YAML parsed into nodes that know where they sit in the text: the read-only half of a byte-exact edit.
+
+libyaml (through ruamel.yaml.clib) composes the nodes; nothing here constructs Python objects from
+them, so an alias bomb costs nothing until `check_safety` measures it, and no YAML tag resolves.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import accumulate
+from typing import Any
+
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.tag import Tag
+
+from autodeploy.errors import ImageFileError
+
+try:  # libyaml is ~8x faster; the pure parser gives the same nodes and marks.
+    from ruamel.yaml import cyaml as _cyaml
+
+    _CLoader: Any = _cyaml.CBaseLoader
+    _CParser: Any = getattr(_cyaml, "CParser")  # noqa: B009 - not re-exported for type checkers
+except (ImportError, AttributeError):  # pragma: no cover - only without ruamel.yaml.clib
+    _CLoader = _CParser = None
+
+# libyaml's line breaks (YAML 1.1): marks count lines by these, so offsets must too.
+_BREAK_RE = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+# Characters other than "\n" that str.splitlines() or libyaml treat as line breaks.
+_ODD_BREAK_RE = re.compile(r"[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 200
+
+_NO_TAG = Tag(suffix="")
+Node = Any  # ruamel.yaml.nodes.Node: MappingNode, SequenceNode or ScalarNode
+
+
+class Lines:
+    """Line table of a text: mark -> offset, and the text of each line without its break."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        if _ODD_BREAK_RE.search(text):
+            self.starts.extend(m.end() for m in _BREAK_RE.finditer(text))
+        else:  # only "\n": let C do the counting
+            self.starts.extend(accumulate(map(len, text.splitlines(keepends=True))))
+            if text and not text.endswith("\n"):
+                self.starts.pop()  # the end of the last line is no line start
+        # libyaml skips a byte order mark without counting it as a column.
+        self._bom = 1 if text.startswith("\ufeff") else 0
+        first = _BREAK_RE.search(text)
+        self.newline = first.group() if first else "\n"
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def offset(self, line: int, column: int) -> int:
+        if line >= len(self.starts):  # libyaml ends a text without a final newline one line on
+            return len(self.text)
+        return self.starts[line] + column + (self._bom if line == 0 else 0)
+
+    def start(self, line: int) -> int:
+        return self.offset(line, 0)
+
+    def end(self, line: int) -> int:
+        """Offset just past the line's content, before its line break."""
+        stop = self.starts[line + 1] if line + 1 < len(self.starts) else len(self.text)
+        content = self.text[self.starts[line] : stop]
+        return self.starts[line] + len(content.rstrip("\r\n\x85\u2028\u2029"))
+
+    def next_start(self, line: int) -> int:
+        """Offset of the line after `line`, or the end of the text."""
+        return self.starts[line + 1] if line + 1 < len(self.starts) else len(self.text)
+
+    def get(self, line: int) -> str:
+        return self.text[self.start(line) : self.end(line)]
+
+
+if _CLoader is not None:
+
+    class _Composer(_CLoader):  # type: ignore[misc]
+        """libyaml's composer without tag resolution: every node keeps its source text only."""
+
+        def descend_resolver(self, *_: object) -> None:
+            pass
+
+        def ascend_resolver(self, *_: object) -> None:
+            pass
+
+        def resolve(self, *_: object) -> Tag:
+            return _NO_TAG  # one shared Tag: building one per node costs a third of the parse
+
+
+def compose_all(text: str, path: str) -> list[Node]:
+    """Every document's root node; raises ImageFileError with the line for invalid YAML."""
+    try:
+        if _CLoader is not None:
+            loader = _Composer(text)
+            try:
+                docs = []
+                while loader.check_node():
+                    docs.append(loader.get_node())
+                return docs
+            finally:
+                loader.dispose()
+        from ruamel.yaml import YAML  # pragma: no cover
+
+        return list(YAML(typ="base", pure=True).compose_all(text))  # pragma: no cover
+    except YAMLError as exc:
+        raise _invalid(exc, path) from exc
+
+
+def check_syntax(text: str, path: str) -> None:
+    """Parse without building nodes: proof that a rewritten text is still valid YAML."""
+    try:
+        if _CParser is not None:
+            parser = _CParser(text)
+            try:
+                parser.raw_parse()
+            finally:
+                parser.dispose()
+        else:  # pragma: no cover
+            from ruamel.yaml import YAML
+
+            for _ in YAML(typ="base", pure=True).parse(text):
+                pass
+    except YAMLError as exc:
+        raise _invalid(exc, path) from exc
+
+
+def _invalid(exc: YAMLError, path: str) -> ImageFileError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    line = mark.line + 1 if mark is not None else None
+    return ImageFileError(f"invalid YAML: {problem}", path=path, line=line)
+
+
+def check_safety(docs: list[Node], text: str, path: str) -> None:
+    """Refuse alias bombs, recursive aliases, runaway nesting and duplicate keys."""
+    # Without an alias every node has one parent, so the walk needs no memory of what it saw.
+    has_aliases = "*" in text
+    sizes: dict[int, int] = {}
+    for doc in docs:
+        if has_aliases:
+            _expanded_size(doc, sizes, path)
+        seen: set[int] = set()
+        stack = [doc]
+        while stack:
+            node = stack.pop()
+            if has_aliases:
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+            if node.id == "mapping":
+                _check_duplicate_keys(node, path)
+                for _, value in node.value:
+                    if value.id != "scalar":
+                        stack.append(value)
+            elif node.id == "sequence":
+                stack.extend(item for item in node.value if item.id != "scalar")
+
+
+def _expanded_size(root: Node, sizes: dict[int, int], path: str) -> int:
+    """Node count with every alias expanded, as a reader that builds objects would see it."""
+    in_progress: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if key not in in_progress:
+            if depth > MAX_DEPTH:
+                raise ImageFileError(f"nesting deeper than {MAX_DEPTH} levels", path=path)
+            in_progress.add(key)
+            stack.append((node, depth))
+            for child in children:
+                if id(child) in in_progress and id(child) not in sizes:
+                    raise ImageFileError(
+                        "recursive alias", path=path, line=child.start_mark.line + 1
+                    )
+                if id(child) not in sizes:
+                    stack.append((child, depth + 1))
+            continue
+        total = 1 + sum(sizes[id(child)] for child in children)
+        if total > MAX_EXPANDED_NODES:
+            raise ImageFileError(
+                f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?)",
+                path=path,
+                line=node.start_mark.line + 1,
+            )
+        sizes[key] = total
+        in_progress.discard(key)
+    return sizes[id(root)]
+
+
+def _children(node: Node) -> list[Node]:
+    if node.id == "mapping":
+        return [part for pair in node.value for part in pair]
+    if node.id == "sequence":
+        return list(node.value)
+    return []
+
+
+def _check_duplicate_keys(mapping: Node, path: str) -> None:
+    seen: set[str] = set()
+    for key, _ in mapping.value:
+        if key.id != "scalar" or key.value == "<<":
+            continue
+        if key.value in seen:
+            raise ImageFileError(
+                f"duplicate key {key.value!r}", path=path, line=key.start_mark.line + 1
+            )
+        seen.add(key.value)
+
+
+def get(mapping: Node, key: str) -> tuple[Node, Node] | None:
+    """The (key node, value node) pair for a scalar key of a mapping node."""
+    for key_node, value in mapping.value:
+        if key_node.id == "scalar" and key_node.value == key:
+            return key_node, value
+    return None
+
+
+def is_null(node: Node) -> bool:
+    return bool(node.id == "scalar" and not node.style and node.value in {"", "~", "null", "Null", "NULL"})
+
+
+def last_line(node: Node) -> int:
+    """The last line that holds any of the node's own content (not the comments after it)."""
+    while node.id in {"mapping", "sequence"} and node.value and not node.flow_style:
+        last = node.value[-1]
+        node = last[1] if node.id == "mapping" else last
+    end = node.end_mark
+    # A block scalar ends at the start of the line after its last line break.
+    if end.column == 0 and end.line > node.start_mark.line:
+        return int(end.line) - 1
+    return int(end.line)
