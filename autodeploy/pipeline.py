@@ -60,6 +60,10 @@ class GitopsRepo(Protocol):
         """Write the plan's changes; raise ConflictError when the snapshot is no longer current."""
         ...
 
+    def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> list[str]:
+        """For a dry run: one line per write that `apply` would make (branch, commit, pull request)."""
+        ...
+
 
 class SourceHistory(Protocol):
     """Answers whether one commit of the source repository is newer than another."""
@@ -73,6 +77,7 @@ class Outcome:
     snapshot: Snapshot
     applied: Applied | None  # None: dry run, or nothing to change
     dry_run: bool = False
+    preview: tuple[str, ...] = ()  # dry run: what apply would have done
 
     @property
     def changed(self) -> bool:
@@ -107,8 +112,11 @@ def deploy(
             relations=_relations(request, snapshot, history, relations),
         )
         plan = plan_deploy(request, facts)
-        if dry_run or not plan.changed:
-            return Outcome(plan, snapshot, None, dry_run)
+        if dry_run:
+            preview = repo.preview(plan, request, snapshot) if plan.changed else []
+            return Outcome(plan, snapshot, None, True, tuple(preview))
+        if not plan.changed:
+            return Outcome(plan, snapshot, None)
         try:
             applied = repo.apply(plan, request, snapshot)
         except ConflictError as exc:
