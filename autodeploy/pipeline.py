@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from autodeploy import imagefile, report
-from autodeploy.errors import ConflictError
+from autodeploy.errors import ConflictError, InputError
+from autodeploy.imageref import ImageRef
 from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
 
 MAX_ATTEMPTS = 6
@@ -84,13 +85,40 @@ class Outcome:
         return bool(self.plan.changed) and not self.dry_run
 
 
-Resolver = Callable[[Target], str]
+@dataclass(frozen=True)
+class Provenance:
+    """What an image's labels say about where it was built from."""
+
+    revision: str | None = None  # org.opencontainers.image.revision
+    source: str | None = None  # org.opencontainers.image.source
 
 
-def resolve_digests(request: DeployRequest, resolver: Resolver) -> DeployRequest:
-    """Fill in every target's digest that the user did not give."""
-    targets = tuple(t if t.digest else replace(t, digest=resolver(t)) for t in request.targets)
-    return replace(request, targets=targets)
+class ImageSource(Protocol):
+    """Where digests come from: a registry, or the local Docker daemon."""
+
+    def resolve(self, image: ImageRef, *, with_labels: bool) -> tuple[str, Provenance]: ...
+
+
+def resolve_targets(
+    targets: Sequence[Target], images: ImageSource | None, *, with_labels: bool = False
+) -> tuple[tuple[Target, ...], dict[str, Provenance]]:
+    """Fill in every digest the user did not give; with labels, also each image's provenance."""
+    resolved: list[Target] = []
+    provenance: dict[str, Provenance] = {}
+    for target in targets:
+        if target.digest and not with_labels:
+            resolved.append(target)
+            continue
+        if images is None:
+            raise InputError(f"{target.label}: no --digest given and no registry to resolve {target.image}")
+        digest, facts = images.resolve(target.image, with_labels=with_labels)
+        if target.digest and target.digest != digest:
+            raise InputError(
+                f"{target.image} points at {digest} in its registry, not at the given {target.digest}"
+            )
+        resolved.append(replace(target, digest=digest))
+        provenance[target.label] = facts
+    return tuple(resolved), provenance
 
 
 def deploy(

@@ -1,0 +1,103 @@
+"""Thin functions over the git binary, for local checkouts of the GitOps and source repositories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+
+from autodeploy.errors import GitError
+from autodeploy.plan import Relation
+
+_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str  # decoded as UTF-8 with no newline translation: CRLF files stay CRLF
+    stderr: str
+
+
+def git(repo: str, *args: str, check: bool = True) -> Result:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        done = subprocess.run(
+            ["git", "-C", repo, *args], capture_output=True, env=env, timeout=_TIMEOUT, check=False
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (needed for local history)") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} took longer than {_TIMEOUT:.0f}s in {repo}") from exc
+    result = Result(
+        done.returncode,
+        done.stdout.decode("utf-8", "surrogateescape"),
+        done.stderr.decode("utf-8", "replace"),
+    )
+    if check and result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GitError(f"git {args[0]} failed in {repo}: {detail}")
+    return result
+
+
+def toplevel(path: str) -> str | None:
+    """The work tree that holds `path`, or None outside any git repository."""
+    result = git(path, "rev-parse", "--show-toplevel", check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def has_commit(repo: str, commit: str) -> bool:
+    return git(repo, "cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0
+
+
+def relation(repo: str, old: str, new: str) -> Relation:
+    """How `new` stands to `old` in the repository's history."""
+    if not (has_commit(repo, old) and has_commit(repo, new)):
+        return Relation.UNKNOWN
+    if git(repo, "rev-parse", old).stdout == git(repo, "rev-parse", new).stdout:
+        return Relation.SAME
+    if git(repo, "merge-base", "--is-ancestor", old, new, check=False).returncode == 0:
+        return Relation.NEWER
+    if git(repo, "merge-base", "--is-ancestor", new, old, check=False).returncode == 0:
+        return Relation.OLDER
+    return Relation.DIVERGED
+
+
+class GitSourceHistory:
+    """The downgrade guard's view of the source repository, from a local clone of it."""
+
+    def __init__(self, repo: str) -> None:
+        self.repo = repo
+
+    def relation(self, repo: str, old: str, new: str) -> Relation:
+        return relation(self.repo, old, new)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    commit: str
+    date: str  # ISO 8601, committer date
+    author: str
+    subject: str
+
+
+_FIELD = "\x1f"
+_RECORD = "\x1e"
+
+
+def log(repo: str, path: str, *, limit: int, rev: str = "HEAD") -> list[LogEntry]:
+    """The commits that touched `path`, newest first."""
+    fmt = _FIELD.join(["%H", "%cI", "%an", "%s"]) + _RECORD
+    out = git(repo, "log", f"-{limit}", f"--format={fmt}", rev, "--", path).stdout
+    entries = []
+    for record in out.split(_RECORD):
+        fields = record.strip("\n").split(_FIELD)
+        if len(fields) == 4:
+            entries.append(LogEntry(*fields))
+    return entries
+
+
+def show(repo: str, commit: str, path: str) -> str | None:
+    """The text of `path` at `commit`, or None when it did not exist there."""
+    result = git(repo, "show", f"{commit}:{path}", check=False)
+    return result.stdout if result.returncode == 0 else None
