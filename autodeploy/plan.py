@@ -311,10 +311,10 @@ class _Placeholders(dict[str, str]):
 
 
 def _render(flag: str, template: str, **values: str) -> str:
-    for _, name, spec, conversion in string.Formatter().parse(template):
-        if name is not None and (spec or conversion or not name.isidentifier()):
-            raise InputError(f"{flag} {template!r}: write placeholders as plain {{name}}")
     try:
+        for _, name, spec, conversion in string.Formatter().parse(template):
+            if name is not None and (spec or conversion or not name.isidentifier()):
+                raise InputError(f"{flag} {template!r}: write placeholders as plain {{name}}")
         return template.format_map(_Placeholders(flag, values))
     except (ValueError, IndexError) as exc:
         raise InputError(f"{flag} {template!r} is not a valid template: {exc}") from exc
