@@ -1,0 +1,175 @@
+"""Where a registry's credentials come from, first match wins:
+
+1. `--registry-username` / `--registry-password-stdin` (RegistryOptions.username and .password),
+2. the variables AUTODEPLOY_REGISTRY_USERNAME and AUTODEPLOY_REGISTRY_PASSWORD,
+3. Docker's config.json in $DOCKER_CONFIG or ~/.docker: a `credHelpers` entry for the host or a
+   `credsStore` runs `docker-credential-<name> get`; else an `auths` entry (`auth`, or
+   `username` and `password`).
+
+Every password is registered with `report.secret()` as soon as it is read. A `Credential` knows
+where it came from, so an error can name the credential that was refused without showing it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autodeploy import report
+from autodeploy.errors import InputError, RegistryError
+from autodeploy.imageref import DOCKER_HUB
+from autodeploy.registry.options import RegistryOptions
+
+ENV_USERNAME = "AUTODEPLOY_REGISTRY_USERNAME"
+ENV_PASSWORD = "AUTODEPLOY_REGISTRY_PASSWORD"
+HELPER_TIMEOUT = 30.0
+
+# The server address Docker stores Docker Hub credentials under, and the other names it goes by.
+_DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
+_DOCKER_HUB_HOSTS = frozenset(
+    {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+)
+
+
+@dataclass(frozen=True)
+class Credential:
+    username: str
+    password: str = field(repr=False)
+    source: str  # "--registry-username", "docker-credential-pass", "/home/me/.docker/config.json"
+
+    def describe(self) -> str:
+        """Which credential this is, for error messages; never the password."""
+        return f"the credentials of {self.username!r} from {self.source}"
+
+
+def lookup(registry: str, options: RegistryOptions) -> Credential | None:
+    """The credential for `registry` (ImageRef.registry, e.g. "docker.io", "ghcr.io"), or None."""
+    if options.username is not None or options.password is not None:
+        if not options.username or not options.password:
+            raise InputError("--registry-username needs --registry-password-stdin, and the other way round")
+        return Credential(options.username, report.secret(options.password), "--registry-username")
+    username, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
+    if username or password:
+        if not username or not password:
+            raise InputError(f"set both {ENV_USERNAME} and {ENV_PASSWORD}, or neither")
+        return Credential(username, report.secret(password), ENV_USERNAME)
+    return _from_docker_config(registry, docker_config_dir(options))
+
+
+def docker_config_dir(options: RegistryOptions) -> Path:
+    if options.docker_config_dir:
+        return Path(options.docker_config_dir)
+    if os.environ.get("DOCKER_CONFIG"):
+        return Path(os.environ["DOCKER_CONFIG"])
+    return Path.home() / ".docker"
+
+
+def _host_of(key: str) -> str:
+    """config.json keys are hosts or URLs ("https://index.docker.io/v1/"); compare their hosts."""
+    host = key.strip().lower().removeprefix("https://").removeprefix("http://").split("/", 1)[0]
+    return DOCKER_HUB if host in _DOCKER_HUB_HOSTS else host
+
+
+def _entry(table: Any, registry: str) -> tuple[str, Any] | None:
+    if not isinstance(table, dict):
+        return None
+    wanted = _host_of(registry)
+    for key, value in table.items():
+        if isinstance(key, str) and _host_of(key) == wanted:
+            return key, value
+    return None
+
+
+def _from_docker_config(registry: str, directory: Path) -> Credential | None:
+    path = directory / "config.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(
+            f"cannot read {path}: {exc.strerror}; fix its permissions or set DOCKER_CONFIG"
+        ) from exc
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON ({exc.msg}); fix it or set DOCKER_CONFIG") from exc
+    if not isinstance(config, dict):
+        raise InputError(f"{path} is not a JSON object; fix it or set DOCKER_CONFIG")
+
+    helper_entry = _entry(config.get("credHelpers"), registry)
+    helper = helper_entry[1] if helper_entry else config.get("credsStore")
+    if isinstance(helper, str) and helper:
+        server = _DOCKER_HUB_SERVER if _host_of(registry) == DOCKER_HUB else registry
+        found = _run_helper(helper, server)
+        if found is not None:
+            return found
+    auth_entry = _entry(config.get("auths"), registry)
+    if auth_entry is None or not isinstance(auth_entry[1], dict):
+        return None
+    return _from_auths_entry(auth_entry[0], auth_entry[1], path)
+
+
+def _from_auths_entry(key: str, entry: dict[str, Any], path: Path) -> Credential | None:
+    source = f"{path} (auths.{key})"
+    encoded = entry.get("auth")
+    if isinstance(encoded, str) and encoded:
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"{source}: 'auth' is not base64 of USER:PASSWORD; run docker login again"
+            ) from exc
+        username, sep, password = decoded.partition(":")
+        if not sep or not username or not password:
+            raise InputError(f"{source}: 'auth' is not base64 of USER:PASSWORD; run docker login again")
+        return Credential(username, report.secret(password), source)
+    user, secret = entry.get("username"), entry.get("password")
+    if isinstance(user, str) and isinstance(secret, str) and user and secret:
+        return Credential(user, report.secret(secret), source)
+    return None
+
+
+def _run_helper(name: str, server: str) -> Credential | None:
+    program = f"docker-credential-{name}"
+    try:
+        result = subprocess.run(
+            [program, "get"],
+            input=server,
+            capture_output=True,
+            text=True,
+            timeout=HELPER_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise RegistryError(
+            f"Docker's config.json names the credential helper {program}, which is not on PATH: "
+            "install it, or remove credsStore/credHelpers from config.json"
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise RegistryError(f"{program} get did not answer within {HELPER_TIMEOUT:.0f} s") from exc
+    if result.returncode != 0:
+        # Helpers answer an unknown server this way; Docker then has no credentials either.
+        if "credentials not found" in (result.stdout + result.stderr).lower():
+            return None
+        detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
+        raise RegistryError(
+            f"{program} get failed with exit code {result.returncode}"
+            + (f": {report.redact(detail[0])}" if detail else "")
+        )
+    try:
+        reply = json.loads(result.stdout)
+        username, secret = str(reply["Username"]), str(reply["Secret"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise RegistryError(
+            f"{program} get did not print the JSON a Docker credential helper prints"
+        ) from exc
+    if not secret:
+        return None
+    return Credential(username, report.secret(secret), program)
