@@ -6,7 +6,8 @@ import os
 import subprocess
 from dataclasses import dataclass
 
-from autodeploy.errors import GitError
+from autodeploy.errors import GitError, InputError
+from autodeploy.history import FileVersion
 from autodeploy.plan import Relation
 
 _TIMEOUT = 60.0
@@ -98,6 +99,21 @@ def log(repo: str, path: str, *, limit: int, rev: str = "HEAD") -> list[LogEntry
 
 
 def show(repo: str, commit: str, path: str) -> str | None:
-    """The text of `path` at `commit`, or None when it did not exist there."""
-    result = git(repo, "show", f"{commit}:{path}", check=False)
+    """The text of `path` (relative to `repo`) at `commit`, or None when it did not exist there."""
+    result = git(repo, "show", f"{commit}:./{path}", check=False)
     return result.stdout if result.returncode == 0 else None
+
+
+class GitFileHistory:
+    """A local checkout's history of a file: `git log` and `git show`."""
+
+    def __init__(self, repo: str) -> None:
+        if toplevel(repo) is None:
+            raise InputError(f"{repo} is not a git checkout: history and rollback read its git log")
+        self.repo = repo
+
+    def versions(self, path: str, *, limit: int) -> list[FileVersion]:
+        return [
+            FileVersion(entry.commit, entry.date, entry.author, entry.subject, show(self.repo, entry.commit, path))
+            for entry in log(self.repo, path, limit=limit)
+        ]

@@ -20,6 +20,7 @@ from autodeploy.imageref import ImageRef
 
 RELEASE_BRANCHES = {"production": "prod-release", "staging": "staging-release"}
 RELEASE_TITLES = {"production": "Production release", "staging": "Staging release"}
+ROLLBACK_BRANCH_TEMPLATE = "rollback-{env}-{app}"
 DEFAULT_PATH_TEMPLATE = "{app}/{env}/image.yaml"
 DEFAULT_RELEASE_TEMPLATE = "{app}/base/release.yaml"
 DEFAULT_MESSAGE_TEMPLATE = "deploy({app}): {env} {old_tag} -> {new_tag}"
@@ -96,9 +97,11 @@ class DeployRequest:
         validate.source_repo(self.source_repo)
 
     def path(self, target: Target) -> str:
-        return validate.repo_relative_path(
-            _render("--path-template", self.settings.path_template, app=target.app, env=target.env)
-        )
+        return self.path_for(self.settings, target.app, target.env)
+
+    @staticmethod
+    def path_for(settings: Settings, app: str, env: str) -> str:
+        return validate.repo_relative_path(_render("--path-template", settings.path_template, app=app, env=env))
 
     def release_path(self, target: Target) -> str:
         return validate.repo_relative_path(
@@ -130,7 +133,9 @@ class DeployRequest:
                     f"the targets span several environments ({', '.join(envs)}); "
                     "pass --branch to name the one branch they share"
                 )
-            template = RELEASE_BRANCHES.get(envs[0], "update-{env}-{app}")
+            # A rollback gets a branch of its own: it must not wait on a pending release.
+            default = ROLLBACK_BRANCH_TEMPLATE if self.rollback else "update-{env}-{app}"
+            template = default if self.rollback else RELEASE_BRANCHES.get(envs[0], default)
         env = envs[0] if len(envs) == 1 else "-".join(envs)
         return validate.branch(_render("--branch", template, app=apps, env=env))
 
