@@ -61,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        args = build_parser(args_list).parse_args(args_list)
+        try:
+            args = build_parser(args_list).parse_args(args_list)
+        except SystemExit as exc:  # --help, --version, or a usage error already reported
+            return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
         if not args.command:
             build_parser([]).print_help(sys.stderr)
             return EXIT_BAD_INPUT
