@@ -256,7 +256,7 @@ class _Layout:
         self._find_banner(text)
 
     @classmethod
-    @lru_cache(maxsize=8)
+    @lru_cache(maxsize=2)
     def of(cls, text: str, path: str) -> _Layout:
         """Parsed once per text: a plan reads a file's block, then rewrites it."""
         return cls(text, path)
