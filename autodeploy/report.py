@@ -44,19 +44,20 @@ def _escape_annotation(text: str) -> str:
 
 
 def error(message: str) -> None:
-    text = redact(message)
-    if _github_actions:
-        sys.stdout.write(f"::error::{_escape_annotation(text)}\n")
-        sys.stdout.flush()
-    sys.stderr.write(f"autodeploy: error: {text}\n")
+    _problem("error", message)
 
 
 def warn(message: str) -> None:
+    _problem("warning", message)
+
+
+def _problem(level: str, message: str) -> None:
+    """One line on stderr; in GitHub Actions also an annotation with the same text."""
     text = redact(message)
     if _github_actions:
-        sys.stdout.write(f"::warning::{_escape_annotation(text)}\n")
+        sys.stdout.write(f"::{level}::{_escape_annotation(text)}\n")
         sys.stdout.flush()
-    sys.stderr.write(f"autodeploy: warning: {text}\n")
+    sys.stderr.write(f"autodeploy: {level}: {text}\n")
 
 
 def info(message: str) -> None:
