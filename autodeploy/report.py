@@ -31,11 +31,12 @@ def use_github_actions(enabled: bool = True) -> None:
 
 
 def redact(text: str) -> str:
-    for value in sorted(_secrets, key=len, reverse=True):
-        text = text.replace(value, "***")
-        for line in value.splitlines():
-            if len(line.strip()) >= 4:
-                text = text.replace(line.strip(), "***")
+    # Each line of a multi-line secret (a PEM key) counts on its own; longest first, so that a short
+    # piece of one secret never breaks up a longer secret before it is replaced whole.
+    pieces = set(_secrets)
+    pieces.update(line.strip() for value in _secrets for line in value.splitlines() if len(line.strip()) >= 4)
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "***")
     return text
 
 

@@ -52,3 +52,10 @@ def test_short_values_are_not_treated_as_secrets(capsys: pytest.CaptureFixture[s
     report.secret("abc")
     report.info("abc stays")
     assert capsys.readouterr().err == "abc stays\n"
+
+
+def test_a_line_of_one_secret_never_breaks_up_another(capsys: pytest.CaptureFixture[str]) -> None:
+    report.secret("-----BEGIN KEY-----\nabcd\n-----END KEY-----")  # longer than the token, line "abcd"
+    token = report.secret("ghs_0123456789abcdefghij0123")
+    report.info(f"t={token}")
+    assert capsys.readouterr().err == "t=***\n"

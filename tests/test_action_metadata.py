@@ -1,0 +1,138 @@
+"""action.yml: valid Action metadata, every input documented and read by the entrypoint, every output
+written, and the prebuilt image it runs tagged with the package's version."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+from test_action import DIGEST, Workspace, make_workspace
+
+from autodeploy import __version__, action
+
+ROOT = Path(__file__).resolve().parent.parent
+METADATA: dict[str, Any] = YAML(typ="safe").load((ROOT / "action.yml").read_text())
+INPUTS: dict[str, dict[str, Any]] = METADATA["inputs"]
+OUTPUTS: dict[str, dict[str, Any]] = METADATA["outputs"]
+IMAGE_RE = re.compile(r"docker://ghcr\.io/(?P<owner>[a-z0-9-]+)/autodeploy:(?P<version>\S+)")
+
+# A valid value for each input other than its default; the entrypoint must act on each differently.
+ALTERNATIVES = {
+    "mode": "rollback",
+    "gitops-repo": "my-team/other-gitops",
+    "gitops-dir": "gitops",
+    "app": "my-worker",
+    "env": "production",
+    "env-map": "default-branch: production",
+    "image": "ghcr.io/my-team/my-api",
+    "tag": "ghcr.io/my-team/my-api:1.5.0",
+    "digest": DIGEST,
+    "token": "ghs_0123456789",
+    "github-token": "ghs_workflow0123",
+    "app-id": "4242",
+    "private-key": "-----BEGIN KEY-----\nabcd\n-----END KEY-----",
+    "registry-username": "robot",
+    "registry-password": "hunter2-pw",
+    "base-branch": "trunk",
+    "branch": "deploy-{env}",
+    "path-template": "{app}/{env}.yaml",
+    "labels": "deploy",
+    "reviewers": "alice",
+    "auto-merge": "staging",
+    "merge-method": "squash",
+    "allow-downgrade": "true",
+    "dry-run": "true",
+    "reason": "broken",
+    "steps": "2",
+    "allow-retag": "true",
+}
+# Inputs of one mode only are tried in that mode.
+MODE_OF = {"reason": "rollback", "steps": "rollback", "allow-retag": "rollback"}
+
+
+@pytest.fixture
+def workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Workspace:
+    return make_workspace(tmp_path, monkeypatch, capsys)
+
+
+def test_action_yml_is_valid_action_metadata() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-actions",
+            str(ROOT / "action.yml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_it_is_a_container_action_on_the_prebuilt_image_of_this_version() -> None:
+    runs = METADATA["runs"]
+    assert runs["using"] == "docker"
+    match = IMAGE_RE.fullmatch(runs["image"])
+    assert match, f"runs.image {runs['image']!r} is not docker://ghcr.io/OWNER/autodeploy:VERSION"
+    assert match["version"] == __version__
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["version"] == __version__
+
+
+def test_every_input_is_documented_and_has_the_entrypoint_s_default() -> None:
+    assert list(INPUTS) == list(action.INPUTS)
+    for name, spec in INPUTS.items():
+        assert len(spec.get("description", "")) > 20, f"input {name} needs a description"
+        default = str(spec.get("default", ""))
+        if default.startswith("${{"):  # an expression the runner evaluates; absent, the entrypoint has none
+            assert action.INPUTS[name] == "", name
+        else:
+            assert default == action.INPUTS[name], name
+        assert spec.get("required", False) == (name == "app"), name
+    assert set(action.ONLY_FOR) | set(action.BOOLEANS) | set(action.VARIABLES) <= set(INPUTS)
+
+
+def _effect(values: dict[str, str], environ: dict[str, str]) -> tuple[object, ...]:
+    """What the entrypoint does with a set of inputs: the argv (or the error) and the variables."""
+    try:
+        result: object = action.build_argv(values, environ)
+    except Exception as exc:
+        result = f"{type(exc).__name__}: {exc}"
+    return result, action.variables(values)
+
+
+@pytest.mark.parametrize("name", list(INPUTS))
+def test_every_input_is_read_by_the_entrypoint(name: str) -> None:
+    assert set(ALTERNATIVES) == set(INPUTS), "give every input an alternative value above"
+    environ = {"GITHUB_REF": "refs/heads/main", "GITHUB_REPOSITORY_OWNER": "my-team"}
+    values = {f"INPUT_{n.upper()}": v for n, v in action.INPUTS.items()}
+    values.update(
+        {"INPUT_GITOPS-REPO": "my-team/gitops", "INPUT_APP": "my-api", "INPUT_TAG": "ghcr.io/a/b:1"}
+    )
+    if name in MODE_OF:
+        values["INPUT_MODE"] = MODE_OF[name]
+    if name == "gitops-dir":
+        del values["INPUT_GITOPS-REPO"]
+    baseline = _effect(action.read_inputs(values), environ)
+    values[f"INPUT_{name.upper()}"] = ALTERNATIVES[name]
+    assert _effect(action.read_inputs(values), environ) != baseline, f"input {name} changes nothing"
+
+
+def test_every_output_is_written(workspace: Workspace) -> None:
+    for name, spec in OUTPUTS.items():
+        assert len(spec.get("description", "")) > 10, f"output {name} needs a description"
+    run = workspace.run(
+        gitops_dir="gitops", app="my-api", env="staging", tag="ghcr.io/my-team/my-api:1.5.0", digest=DIGEST
+    )
+    assert run.code == 0, run.err
+    assert list(run.outputs) == list(OUTPUTS)

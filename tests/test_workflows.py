@@ -1,0 +1,163 @@
+"""The copy-paste workflows in docs/workflows/ (and the project's own): valid GitHub workflows that
+use only inputs action.yml declares, shown verbatim in README.md; README's CLI example runs as shown;
+the release workflow's version check passes for this version and fails for another."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from autodeploy import __version__, cli
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = sorted((ROOT / "docs" / "workflows").glob("*.yml"))
+OWN = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTION: dict[str, Any] = YAML(typ="safe").load((ROOT / "action.yml").read_text())
+OWNER = re.fullmatch(r"docker://ghcr\.io/([^/]+)/autodeploy:.+", ACTION["runs"]["image"])[1]  # type: ignore[index]
+USES = f"{OWNER}/autodeploy@v{__version__}"
+README = ROOT / "README.md"
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load(path.read_text())
+    return data
+
+
+def readme() -> str:
+    if not README.exists():
+        pytest.fail("README.md is missing: it must show docs/workflows/*.yml verbatim", pytrace=False)
+    return README.read_text()
+
+
+def autodeploy_steps(workflow: dict[str, Any]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    return [
+        (step, job["steps"])
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", [])
+        if "/autodeploy@" in step.get("uses", "")
+    ]
+
+
+def test_the_documented_workflows_exist() -> None:
+    assert [p.name for p in DOCS] == ["deploy.yml", "rollback.yml"]
+    assert {p.name for p in OWN} >= {"release.yml", "ci.yml"}
+
+
+def test_workflows_are_valid() -> None:
+    files = [str(p) for p in DOCS + OWN]
+    command = [
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+        *files,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_documented_workflows_use_only_declared_inputs(path: Path) -> None:
+    steps = autodeploy_steps(load(path))
+    assert steps, f"{path.name} does not use autodeploy"
+    for step, job_steps in steps:
+        assert step["uses"] == USES, "use the released version, as action.yml's image"
+        given = set(step.get("with", {}))
+        assert given <= set(ACTION["inputs"]), f"undeclared inputs: {given - set(ACTION['inputs'])}"
+        assert {"app", "gitops-repo"} <= given
+        ids = {s.get("id") for s in job_steps}
+        for value in step["with"].values():
+            for used in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", str(value)):
+                assert used[0] in ids, f"{path.name} uses the output of a step it does not have: {used}"
+
+
+def test_the_deploy_workflow_feeds_metadata_and_build_push_outputs() -> None:
+    [(step, _)] = autodeploy_steps(load(ROOT / "docs" / "workflows" / "deploy.yml"))
+    assert step["with"]["tag"] == "${{ steps.meta.outputs.tags }}"
+    assert step["with"]["digest"] == "${{ steps.build.outputs.digest }}"
+    assert step["with"]["env"] == "auto"
+
+
+def test_the_rollback_workflow_is_dispatched_with_tag_and_reason() -> None:
+    workflow = load(ROOT / "docs" / "workflows" / "rollback.yml")
+    dispatch = workflow["on"]["workflow_dispatch"]
+    assert {"env", "tag", "reason"} <= set(dispatch["inputs"])
+    [(step, _)] = autodeploy_steps(workflow)
+    assert step["with"]["mode"] == "rollback"
+    assert (step["with"]["tag"], step["with"]["reason"]) == ("${{ inputs.tag }}", "${{ inputs.reason }}")
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_readme_shows_the_workflow_verbatim(path: Path) -> None:
+    assert f"```yaml\n{path.read_text()}```\n" in readme(), f"paste docs/workflows/{path.name} into README.md"
+
+
+def test_readme_lists_every_input_and_output() -> None:
+    text = readme()
+    for kind in ("inputs", "outputs"):
+        for name in ACTION[kind]:
+            assert re.search(rf"^\| `{re.escape(name)}` \|", text, re.M), (
+                f"README lacks a row for the {kind[:-1]} {name}"
+            )
+
+
+def cli_commands(text: str) -> list[list[str]]:
+    """Each `autodeploy ...` command of README's ```sh blocks, as argv (continuation lines joined)."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            at = next((i for i, w in enumerate(words) if w.rpartition("/")[2] == "autodeploy"), None)
+            if at is not None and at + 1 < len(words):
+                commands.append(words[at + 1 :])
+    return commands
+
+
+def test_readme_cli_examples_parse_and_the_local_one_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands = cli_commands(readme())
+    assert {c[0] for c in commands} >= {"deploy", "rollback"}
+    for argv in commands:
+        cli.build_parser(argv).parse_args(argv)
+    local = [c for c in commands if "examples/gitops" in c]
+    assert local, "README shows a dry run on examples/gitops"
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    for name in ("GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_TOKEN", "AUTODEPLOY_GITHUB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for argv in local:
+        assert "--dry-run" in argv
+        assert cli.main(argv) == 0
+    assert not subprocess.run(
+        ["diff", "-r", str(ROOT / "examples"), "examples"], capture_output=True
+    ).returncode
+
+
+def release_check(version: str, repository: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    steps = load(ROOT / ".github" / "workflows" / "release.yml")["jobs"]["image"]["steps"]
+    [script] = [s["run"] for s in steps if s.get("id") == "check"]
+    output = tmp_path / "output"
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_REF_NAME": f"v{version}", "GITHUB_REPOSITORY": repository,
+           "GITHUB_OUTPUT": str(output)}  # fmt: skip
+    output.write_text("")
+    return subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_release_checks_the_tag_against_the_package_and_action_yml(tmp_path: Path) -> None:
+    done = release_check(__version__, f"{OWNER}/autodeploy", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "output").read_text() == f"image=ghcr.io/{OWNER}/autodeploy\n"
+    done = release_check("9.9.9", f"{OWNER}/autodeploy", tmp_path)
+    assert done.returncode == 1 and "::error::pyproject.toml's version is not 9.9.9" in done.stdout
+    done = release_check(__version__, "someone-else/autodeploy", tmp_path)
+    assert done.returncode == 1 and "action.yml's image is not ghcr.io/someone-else/autodeploy" in done.stdout
