@@ -114,6 +114,8 @@ class GitFileHistory:
 
     def versions(self, path: str, *, limit: int) -> list[FileVersion]:
         return [
-            FileVersion(entry.commit, entry.date, entry.author, entry.subject, show(self.repo, entry.commit, path))
+            FileVersion(
+                entry.commit, entry.date, entry.author, entry.subject, show(self.repo, entry.commit, path)
+            )
             for entry in log(self.repo, path, limit=limit)
         ]

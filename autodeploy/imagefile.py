@@ -312,7 +312,9 @@ class _Layout:
                 "the generated banner is not inside spec.values; move it there", path=self.path, line=line + 1
             )
         first = line - 1 if line > 0 and _RULE_RE.fullmatch(self.lines.get(line - 1)) else line
-        last = line + 1 if line + 1 < len(self.lines) and _RULE_RE.fullmatch(self.lines.get(line + 1)) else line
+        last = (
+            line + 1 if line + 1 < len(self.lines) and _RULE_RE.fullmatch(self.lines.get(line + 1)) else line
+        )
         self.banner = (first, last)
         for key, value in self.values_pairs:
             if key.start_mark.line > last:
@@ -377,9 +379,7 @@ class _Layout:
         first, last = self.banner
         canonical = [pad + RULE, pad + BANNER, pad + RULE]
         if [self.lines.get(n) for n in range(first, last + 1)] != canonical:
-            edits.replace(
-                self.lines.start(first), self.lines.end(last), self.lines.newline.join(canonical)
-            )
+            edits.replace(self.lines.start(first), self.lines.end(last), self.lines.newline.join(canonical))
         after = last
         if self.repo_line is None:
             edits.insert_after(last, [pad + head[3]])
@@ -404,11 +404,17 @@ class _Layout:
                 raise self.error("spec must be a block mapping", self.spec[0])
             column = self.spec[0].start_mark.column
             indent = (
-                self.spec[1].value[0][0].start_mark.column if _is_block_mapping(self.spec[1]) else column + step
+                self.spec[1].value[0][0].start_mark.column
+                if _is_block_mapping(self.spec[1])
+                else column + step
             )
             lines = [" " * indent + "values:"] + [" " * (indent + step) + line for line in head + body]
             nesting: tuple[str, ...] = ("values",)
-            after = yamldoc.last_line(self.spec[1]) if _is_block_mapping(self.spec[1]) else self.spec[0].start_mark.line
+            after = (
+                yamldoc.last_line(self.spec[1])
+                if _is_block_mapping(self.spec[1])
+                else self.spec[0].start_mark.line
+            )
         else:
             if not self.doc.value or self.doc.flow_style:
                 raise self.error("the document must be a block mapping", self.doc)
@@ -444,7 +450,9 @@ def _merge(layout: _Layout, ctx: _Context, want: Tree, prefix: str, edits: _Edit
         else:
             _set_scalar(layout, key_node, node, value, dotted, edits)
     if missing:
-        edits.insert_after(ctx.last_line, [" " * ctx.indent + line for line in _render(missing, 0, layout.step)])
+        edits.insert_after(
+            ctx.last_line, [" " * ctx.indent + line for line in _render(missing, 0, layout.step)]
+        )
 
 
 def _check_own(layout: _Layout, key: Node, node: Node, dotted: str) -> None:
@@ -459,7 +467,7 @@ def _check_own(layout: _Layout, key: Node, node: Node, dotted: str) -> None:
 def _set_scalar(layout: _Layout, key: Node, node: Node, value: str, dotted: str, edits: _Edits) -> None:
     if node.id != "scalar" or node.style in {"|", ">"}:
         raise layout.error(f"{dotted} must be a single-line value", key)
-    if node.value == value and (node.style in {"'", "\""} or _reads_as_string(value)):
+    if node.value == value and (node.style in {"'", '"'} or _reads_as_string(value)):
         return
     lines = layout.lines
     start = lines.offset(node.start_mark.line, node.start_mark.column)

@@ -57,6 +57,9 @@ class LocalDir:
     def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> list[str]:
         return [f"would write {change.path} in {self.display}" for change in plan.changed]
 
+    def settle(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied | None:
+        return None  # a directory has no pull request to finish
+
     def apply(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied:
         """Write every changed file atomically, if no one else changed it since it was read."""
         staged: list[tuple[str, Path]] = []

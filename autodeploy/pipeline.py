@@ -65,6 +65,11 @@ class GitopsRepo(Protocol):
         """For a dry run: one line per write that `apply` would make (branch, commit, pull request)."""
         ...
 
+    def settle(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied | None:
+        """Nothing to change: finish what an earlier run left undone (on GitHub, open the pull request
+        of a run that committed and then failed), or return None."""
+        ...
+
 
 class SourceHistory(Protocol):
     """Answers whether one commit of the source repository is newer than another."""
@@ -76,7 +81,7 @@ class SourceHistory(Protocol):
 class Outcome:
     plan: DeployPlan
     snapshot: Snapshot
-    applied: Applied | None  # None: dry run, or nothing to change
+    applied: Applied | None  # None: dry run, or nothing to change and nothing to finish
     dry_run: bool = False
     preview: tuple[str, ...] = ()  # dry run: what apply would have done
 
@@ -144,7 +149,7 @@ def deploy(
             preview = repo.preview(plan, request, snapshot) if plan.changed else []
             return Outcome(plan, snapshot, None, True, tuple(preview))
         if not plan.changed:
-            return Outcome(plan, snapshot, None)
+            return Outcome(plan, snapshot, repo.settle(plan, request, snapshot))
         try:
             applied = repo.apply(plan, request, snapshot)
         except ConflictError as exc:

@@ -101,7 +101,9 @@ class DeployRequest:
 
     @staticmethod
     def path_for(settings: Settings, app: str, env: str) -> str:
-        return validate.repo_relative_path(_render("--path-template", settings.path_template, app=app, env=env))
+        return validate.repo_relative_path(
+            _render("--path-template", settings.path_template, app=app, env=env)
+        )
 
     def release_path(self, target: Target) -> str:
         return validate.repo_relative_path(
@@ -336,4 +338,3 @@ def unified_diff(path: str, old: str | None, new: str) -> str:
         if not line.endswith(("\n", "\r")):
             out.append("\n\\ No newline at end of file\n")
     return "".join(out)
-

@@ -27,14 +27,20 @@ def github_args() -> Any:
 def add_location_arguments(parser: argparse.ArgumentParser, *, several: bool) -> None:
     """--gitops-dir, --app, --env, --path-template; the GitHub flags come with add_github_arguments."""
     where = parser.add_argument_group("where")
-    where.add_argument("--gitops-dir", metavar="DIR", help="edit a local checkout (or any directory) in place")
+    where.add_argument(
+        "--gitops-dir", metavar="DIR", help="edit a local checkout (or any directory) in place"
+    )
     repeat = "; repeatable" if several else ""
     where.add_argument(
-        "--app", action="append" if several else "store", default=[] if several else None,
+        "--app",
+        action="append" if several else "store",
+        default=[] if several else None,
         help=f"the app's folder in the GitOps repo{repeat}",
     )
     where.add_argument(
-        "--env", action="append" if several else "store", default=[] if several else None,
+        "--env",
+        action="append" if several else "store",
+        default=[] if several else None,
         help=f"the environment's folder{repeat}",
     )
     where.add_argument(
@@ -64,7 +70,9 @@ def add_naming_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
-    out.add_argument("--dry-run", action="store_true", help="print the exact diff and the writes it would make")
+    out.add_argument(
+        "--dry-run", action="store_true", help="print the exact diff and the writes it would make"
+    )
     out.add_argument("--json", action="store_true", help="print the outcome as JSON on standard output")
 
 
@@ -146,7 +154,9 @@ class RegistryImages:
 
         found = registry.resolve(image, self.options, with_labels=with_labels)
         labels = found.labels
-        return found.digest, Provenance(labels.get(registry.REVISION_LABEL), labels.get(registry.SOURCE_LABEL))
+        return found.digest, Provenance(
+            labels.get(registry.REVISION_LABEL), labels.get(registry.SOURCE_LABEL)
+        )
 
 
 def image_source(args: argparse.Namespace) -> ImageSource:
@@ -163,7 +173,9 @@ def print_outcome(outcome: Outcome, *, json_output: bool) -> None:
         new = change.new
         if change.changed:
             verb = "would deploy" if outcome.dry_run else "deployed"
-            report.info(f"{verb} {change.target.label}: {change.old_tag} -> {new.tag} ({new.digest}) in {change.path}")
+            report.info(
+                f"{verb} {change.target.label}: {change.old_tag} -> {new.tag} ({new.digest}) in {change.path}"
+            )
         else:
             report.info(f"{change.target.label} already runs {new.tag}@{new.digest}: nothing to change")
     for line in outcome.preview:

@@ -28,10 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what")
     what.add_argument("--image", help="the image without its tag, e.g. harbor.example.com/team/my-api")
     what.add_argument("--tag", help="the tag to deploy (a full IMAGE:TAG reference works too)")
-    what.add_argument("--digest", help="the manifest digest (sha256:...); resolved from the registry when omitted")
+    what.add_argument(
+        "--digest", help="the manifest digest (sha256:...); resolved from the registry when omitted"
+    )
     what.add_argument("--commit", help="the source commit the image was built from (default: $GITHUB_SHA)")
     what.add_argument(
-        "--source-repo", help="OWNER/NAME of the repository the image is built from (default: $GITHUB_REPOSITORY)"
+        "--source-repo",
+        help="OWNER/NAME of the repository the image is built from (default: $GITHUB_REPOSITORY)",
     )
     guard = parser.add_argument_group("downgrade guard")
     guard.add_argument(
@@ -132,7 +135,14 @@ def _targets_file(path: str, default_image: ImageRef | None, digest: str | None)
             image = image_ref(name, item.get("tag") or (default_image.tag if default_image else None))
         if image is None:
             raise InputError(f"{where} has no image, and there is no --image/--tag to fall back on")
-        targets.append(Target(item["app"], item["env"], image, validate.digest(item["digest"]) if "digest" in item else digest))
+        targets.append(
+            Target(
+                item["app"],
+                item["env"],
+                image,
+                validate.digest(item["digest"]) if "digest" in item else digest,
+            )
+        )
     return targets
 
 

@@ -23,11 +23,18 @@ from autodeploy.plan import DeployRequest, Target
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_location_arguments(parser, several=False)
     what = parser.add_argument_group("what to roll back to")
-    what.add_argument("--image", required=True, help="the image without its tag, to resolve the old tag's digest")
+    what.add_argument(
+        "--image", required=True, help="the image without its tag, to resolve the old tag's digest"
+    )
     choice = what.add_mutually_exclusive_group()
-    choice.add_argument("--to", metavar="TAG", help="the tag to go back to (its newest deploy in the history)")
     choice.add_argument(
-        "--steps", type=int, default=1, help="go back N different images (default: %(default)s, the previous one)"
+        "--to", metavar="TAG", help="the tag to go back to (its newest deploy in the history)"
+    )
+    choice.add_argument(
+        "--steps",
+        type=int,
+        default=1,
+        help="go back N different images (default: %(default)s, the previous one)",
     )
     what.add_argument("--reason", help="why: goes into the commit message and the pull request")
     what.add_argument(
@@ -35,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="deploy what the tag points at now even when it was pushed again since it ran",
     )
-    what.add_argument("--limit", type=int, default=50, help="how many deploys back to look (default: %(default)s)")
+    what.add_argument(
+        "--limit", type=int, default=50, help="how many deploys back to look (default: %(default)s)"
+    )
     common.add_naming_arguments(parser)
     common.add_output_arguments(parser)
     common.add_adapter_arguments(parser)
@@ -55,7 +64,9 @@ def execute(args: argparse.Namespace) -> Outcome:
     image = parse(args.image).with_tag(recorded.tag)
     digest, provenance = common.image_source(args).resolve(image, with_labels=args.commit_from_image)
     if recorded.digest is None:
-        report.warn(f"no digest was recorded when {label} ran {recorded.tag}; pinning what it points at now: {digest}")
+        report.warn(
+            f"no digest was recorded when {label} ran {recorded.tag}; pinning what it points at now: {digest}"
+        )
     elif digest != recorded.digest:
         if not args.allow_retag:
             raise InputError(
@@ -69,7 +80,9 @@ def execute(args: argparse.Namespace) -> Outcome:
         commit, source_repo = from_labels({label: provenance}, None, source_repo, source_repo)
     source_repo = source_repo or os.environ.get("GITHUB_REPOSITORY")
     if not commit or not source_repo:
-        raise InputError(f"the deploy of {recorded.tag} recorded no source commit or repository; pass --commit-from-image")
+        raise InputError(
+            f"the deploy of {recorded.tag} recorded no source commit or repository; pass --commit-from-image"
+        )
     request = DeployRequest(
         targets=(Target(args.app, args.env, image, digest),),
         commit=validate.commit(commit),

@@ -1,0 +1,254 @@
+"""PyGithub's Requester with bounded retries, and the one place GitHub failures become our errors.
+
+Every request goes through `Client.request`: it retries 5xx answers and dropped connections with
+backoff, waits out primary (`x-ratelimit-remaining: 0`) and secondary (`Retry-After`, 403/429)
+rate limits, all within `max_attempts` per request and `max_wait` seconds per client, and turns
+any other failure into a one-line GitHubError or InputError that says what to do. Statuses a
+caller handles itself (a 404 meaning "no such file", a 409 meaning "lost the race") are passed in
+`allow` and come back as a Response.
+
+PyGithub is used for its transport, authentication and GHES URL handling; its object model is
+not, because its objects complete themselves with hidden GETs, and every request here is counted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from autodeploy import __version__, report
+from autodeploy.errors import AutodeployError, GitHubError, InputError
+from autodeploy.github.options import ClientOptions
+
+if TYPE_CHECKING:
+    from github.Auth import Auth
+
+API_VERSION = "2022-11-28"
+RETRYABLE = frozenset({500, 502, 503, 504})
+_PROTECTION_HINTS = (
+    "protected branch",
+    "rule violation",
+    "must be made through a pull request",
+    "creations being restricted",
+    "updates being restricted",
+    "required status check",
+    "must have verified signatures",
+    "ruleset",
+)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str] = field(repr=False)
+    data: Any  # parsed JSON, or None for an empty body
+
+    @property
+    def message(self) -> str:
+        """GitHub's error message, with the messages of its `errors` list."""
+        if not isinstance(self.data, dict):
+            return ""
+        parts = [str(self.data.get("message") or "")]
+        for item in self.data.get("errors") or ():
+            text = item.get("message") or item.get("code") if isinstance(item, dict) else item
+            if text and str(text) not in parts[0]:
+                parts.append(str(text))
+        return ": ".join(p for p in parts if p)
+
+
+class Client:
+    """One GitHub API endpoint with one set of credentials."""
+
+    def __init__(self, auth: Auth | None, options: ClientOptions, *, credentials_hint: str) -> None:
+        from github import Github  # imported here: only the --gitops-repo path loads PyGithub
+
+        _quiet_pygithub_logs()
+        self.options = options
+        self.api_url = options.api_url.rstrip("/")
+        self.credentials_hint = credentials_hint
+        self.waited = 0.0
+        self.requests = 0
+        self.granted: dict[str, str] | None = None  # an installation token's permissions, when known
+        self._github = Github(
+            auth=auth,
+            base_url=self.api_url,
+            timeout=options.timeout,
+            user_agent=f"autodeploy/{__version__}",
+            per_page=100,
+            retry=None,  # retries are ours: bounded, and with an injectable sleep
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+            api_version=API_VERSION,
+        )
+
+    @property
+    def graphql_url(self) -> str:
+        return self._github.requester.graphql_url
+
+    def request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        doing: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        allow: Collection[int] = (),
+        needs: str = "",
+    ) -> Response:
+        """Send one request, retried within the bounds; `doing` names it in errors ("reading x in o/r")."""
+        for attempt in range(1, self.options.max_attempts + 1):
+            try:
+                response = self._send(verb, path, params, body)
+            except (requests.RequestException, OSError) as exc:
+                wait = _backoff(attempt)
+                if attempt < self.options.max_attempts and self._may_wait(wait):
+                    self._sleep(wait)
+                    continue
+                raise GitHubError(
+                    f"{doing}: cannot reach GitHub at {self.api_url} ({type(exc).__name__}); "
+                    "check GITHUB_API_URL and the network, then run again"
+                ) from exc
+            retry_in = self._retry_wait(response, attempt)
+            if retry_in is None:
+                if response.status < 300 or response.status in allow:
+                    return response
+                raise self.failure(response, doing=doing, needs=needs)
+            if attempt < self.options.max_attempts and self._may_wait(retry_in):
+                self._sleep(retry_in)
+                continue
+            raise self._gave_up(response, doing, retry_in)
+        raise AssertionError("unreachable")
+
+    def graphql(self, query: str, variables: Mapping[str, Any], *, doing: str, needs: str = "") -> Response:
+        """A GraphQL request; GraphQL-level errors come back in `data["errors"]` for the caller."""
+        return self.request(
+            "POST", self.graphql_url, doing=doing, body={"query": query, "variables": variables}, needs=needs
+        )
+
+    def failure(
+        self, response: Response, *, doing: str, needs: str = "", missing: str = ""
+    ) -> GitHubError | InputError:
+        """The one-line error for a failed request; `missing` describes what a 404 means here."""
+        status, message = response.status, response.message or "no message"
+        lowered = message.lower()
+        if status == 401:
+            return GitHubError(
+                f"{doing}: GitHub rejected the credentials (401 {message}); {self.credentials_hint}"
+            )
+        if status == 403 and "not accessible" in lowered:
+            grant = f"give it {needs}" if needs else "check its permissions"
+            return GitHubError(
+                f"{doing}: the token is not allowed to do this (403 {message}); {grant} "
+                "(the workflow's `permissions:` block, or the GitHub App's repository permissions)"
+            )
+        if status == 404:
+            what = missing or "the repository or branch"
+            return InputError(
+                f"{doing}: not found (404); check that {what} exists and that the token can read it "
+                "(GitHub answers 404 for repositories a token cannot see)"
+            )
+        if status in {403, 409, 422} and is_protection(response):
+            return GitHubError(
+                f"{doing}: a branch protection rule or ruleset refused the write ({status} {message}); "
+                "exempt autodeploy's token or App from it, or pick a branch it does not cover with --branch"
+            )
+        if status in RETRYABLE:
+            return GitHubError(
+                f"{doing}: GitHub kept failing ({status} {message}) after {self.options.max_attempts} "
+                "attempts; try again later (https://www.githubstatus.com)"
+            )
+        return GitHubError(f"{doing}: GitHub answered {status}: {message}")
+
+    def _send(self, verb: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Response:
+        self.requests += 1
+        status, headers, output = self._github.requester.requestJson(
+            verb,
+            path,
+            parameters=dict(params) if params else None,
+            headers={"Accept": "application/vnd.github+json"},
+            input=body,
+        )
+        lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+        try:
+            data = json.loads(output) if output and output.strip() else None
+        except ValueError:
+            if status < 300:  # a proxy's HTML page, most likely: worth a retry
+                return Response(502, lowered, {"message": "GitHub answered with a body that is not JSON"})
+            data = None
+        return Response(status, lowered, data)
+
+    def _retry_wait(self, response: Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying this response, or None when it is not retryable."""
+        status, headers = response.status, response.headers
+        if status in {403, 429}:
+            if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+                return max(1.0, float(headers["x-ratelimit-reset"]) - self.options.clock() + 1)
+            if "retry-after" in headers:
+                return _seconds(headers["retry-after"])
+            if "rate limit" in response.message.lower():
+                return 60.0 * attempt  # GitHub: wait at least a minute, longer each time
+            return None
+        if status in RETRYABLE:
+            return _seconds(headers["retry-after"]) if "retry-after" in headers else _backoff(attempt)
+        return None
+
+    def _gave_up(self, response: Response, doing: str, wait: float) -> AutodeployError:
+        if response.status in RETRYABLE:
+            return self.failure(response, doing=doing)
+        resume = datetime.fromtimestamp(self.options.clock() + wait, UTC).strftime("%H:%M:%S UTC")
+        kind = "primary" if response.headers.get("x-ratelimit-remaining") == "0" else "secondary"
+        return GitHubError(
+            f"{doing}: GitHub's {kind} rate limit for these credentials is reached until about {resume}, "
+            f"longer than autodeploy waits ({self.options.max_wait:.0f} s in all); run again then "
+            "(a GitHub App installation has a higher limit than GITHUB_TOKEN)"
+        )
+
+    def _may_wait(self, seconds: float) -> bool:
+        return self.waited + seconds <= self.options.max_wait
+
+    def _sleep(self, seconds: float) -> None:
+        self.waited += seconds
+        self.options.sleep(seconds)
+
+
+def is_protection(response: Response) -> bool:
+    lowered = response.message.lower()
+    return any(hint in lowered for hint in _PROTECTION_HINTS)
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(30.0, 2 ** (attempt - 1)) * (0.5 + random.random()))
+
+
+def _seconds(value: str) -> float:
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 60.0  # an HTTP date, or garbage: GitHub's advice is a minute
+
+
+class _Redact(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = report.redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def _quiet_pygithub_logs() -> None:
+    """PyGithub logs whole responses at DEBUG, installation tokens included: keep that off, and
+    redact registered secrets from whatever its loggers still emit (a filter does not reach the
+    records of child loggers, hence each by name)."""
+    logging.getLogger("github").setLevel(logging.INFO)
+    for name in ("github", "github.Requester", "github.GithubRetry"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _Redact) for f in logger.filters):
+            logger.addFilter(_Redact())

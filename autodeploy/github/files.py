@@ -1,0 +1,45 @@
+"""`history.FileHistory` on GitHub: the commits that touched a file (one request per 100), then the
+file at each of them (one request each, at most `limit`)."""
+
+from __future__ import annotations
+
+from autodeploy.github.api import READ, RepoApi
+from autodeploy.github.models import field
+from autodeploy.history import FileVersion
+
+
+class GitHubFileHistory:
+    def __init__(self, api: RepoApi, branch: str | None) -> None:
+        self.api = api
+        self.branch = branch  # None: the repository's default branch
+
+    def versions(self, path: str, *, limit: int) -> list[FileVersion]:
+        branch = self.branch or self.api.default_branch()
+        doing = f"listing the commits of {path} on {branch} in {self.api.repo}"
+        found: list[FileVersion] = []
+        per_page = max(1, min(100, limit))
+        for page in range(1, limit // per_page + 2):
+            got = self.api.client.request(
+                "GET",
+                f"{self.api.prefix}/commits",
+                params={"path": path, "sha": branch, "per_page": per_page, "page": page},
+                doing=doing,
+                needs=READ,
+            )
+            commits = got.data if isinstance(got.data, list) else []
+            for item in commits:
+                sha = str(field(item, "sha", doing=doing))
+                author = field(item, "commit", "author", doing=doing) or {}
+                text, _ = self.api.read_file(path, sha)
+                found.append(
+                    FileVersion(
+                        commit=sha,
+                        date=str(author.get("date") or ""),
+                        author=str((item.get("author") or {}).get("login") or author.get("name") or ""),
+                        subject=str(field(item, "commit", "message", doing=doing)).split("\n", 1)[0],
+                        text=text,
+                    )
+                )
+            if len(commits) < per_page or len(found) >= limit:
+                break
+        return found[:limit]

@@ -1,0 +1,98 @@
+"""The downgrade guard's question, answered by GitHub: is the new source commit newer than the one
+deployed? One compare request (old...new) in the source repository, per pair, cached by the pipeline.
+
+A push-triggered run in GitHub Actions often knows the answer for free: the push event lists the
+commit the branch was at before (`before`) and the commits it brought (`commits`), and a push that
+was not forced moves the branch forward. When the deployed commit is one of those and the new one
+is the push's `after`, the new commit is newer; no request needed.
+
+When the token cannot read the source repository (403 or 404), the guard warns once and lets the
+deploy go on (Relation.UNKNOWN), as the issue asks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from autodeploy import report
+from autodeploy.github.client import Client
+from autodeploy.plan import Relation
+
+_RELATIONS = {
+    "ahead": Relation.NEWER,
+    "behind": Relation.OLDER,
+    "identical": Relation.SAME,
+    "diverged": Relation.DIVERGED,
+}
+_ZERO = "0" * 40
+
+
+@dataclass(frozen=True)
+class PushEvent:
+    repo: str
+    before: str
+    after: str
+    commits: frozenset[str]
+    forced: bool
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> PushEvent | None:
+        """The push that triggered this workflow run, from GITHUB_EVENT_PATH; None for anything else."""
+        if env.get("GITHUB_EVENT_NAME") != "push" or not env.get("GITHUB_EVENT_PATH"):
+            return None
+        try:
+            with open(env["GITHUB_EVENT_PATH"], encoding="utf-8") as handle:
+                data = json.load(handle)
+            return cls(
+                repo=str(data["repository"]["full_name"]).lower(),
+                before=str(data["before"]).lower(),
+                after=str(data["after"]).lower(),
+                commits=frozenset(str(c["id"]).lower() for c in data.get("commits") or ()),
+                forced=bool(data.get("forced")),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def proves_newer(self, repo: str, old: str, new: str) -> bool:
+        if self.forced or repo.lower() != self.repo or not _same(new, self.after) or _same(old, self.after):
+            return False
+        return (self.before != _ZERO and _same(old, self.before)) or any(_same(old, c) for c in self.commits)
+
+
+class CompareHistory:
+    """pipeline.SourceHistory through GitHub's compare API."""
+
+    def __init__(self, client: Callable[[], Client], *, event: PushEvent | None = None) -> None:
+        self._client = client  # made on first use: a run that never asks needs no token
+        self.event = event
+        self._warned: set[str] = set()
+
+    def relation(self, repo: str, old: str, new: str) -> Relation:
+        if self.event is not None and self.event.proves_newer(repo, old, new):
+            return Relation.NEWER
+        got = self._client().request(
+            "GET",
+            f"/repos/{repo}/compare/{old}...{new}",
+            params={"per_page": 1},
+            doing=f"comparing {old[:12]}...{new[:12]} in {repo} (downgrade guard)",
+            allow=(403, 404, 422),
+        )
+        if got.status >= 300:
+            if repo not in self._warned:
+                self._warned.add(repo)
+                report.warn(
+                    f"the downgrade guard cannot compare commits in {repo} ({got.status} {got.message}): the "
+                    "token cannot read that repository, or a commit is gone from it; deploying without the "
+                    f"check (give the token `contents: read` on {repo}, or pass --source-dir)"
+                )
+            return Relation.UNKNOWN
+        status = got.data.get("status") if isinstance(got.data, dict) else None
+        return _RELATIONS.get(str(status), Relation.UNKNOWN)
+
+
+def _same(a: str, b: str) -> bool:
+    """Two commit ids name the same commit (one may be abbreviated, seven digits at least)."""
+    a, b = a.lower(), b.lower()
+    return len(a) >= 7 and len(b) >= 7 and (a.startswith(b) or b.startswith(a))

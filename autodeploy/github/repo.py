@@ -1,0 +1,249 @@
+"""A GitOps repo on GitHub as a `pipeline.GitopsRepo`: no clone, a handful of requests per deploy.
+
+Reading one file costs one request on an existing branch (contents API by branch name); on a
+branch that does not exist yet, GitHub's 404 says so ("No commit found for the ref"), and the
+file is read from the base at the commit its branch points at (two more). Writing is always
+compare-and-swap, never forced:
+  one file        the contents API PUT with the blob sha that was read: one request that commits
+                  (GitHub signs it) and moves the branch, or 409 when the file or branch moved;
+  several files   a tree and a commit on the commit that was read, then a fast-forward-only ref
+                  update (422 when the branch moved);
+  a new branch    POST git/refs from the base commit that was read (422 when another run made it).
+A lost race raises ConflictError; the pipeline reads again and re-plans (bounded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from autodeploy import report
+from autodeploy.errors import ConflictError, GitHubError
+from autodeploy.github import refresh
+from autodeploy.github.api import RepoApi
+from autodeploy.github.models import Commit, blob_sha
+from autodeploy.github.options import PullOptions
+from autodeploy.github.prbody import Row, State, merge_rows
+from autodeploy.github.pulls import PullRequests
+from autodeploy.github.rows import path_pattern, rows_from_comparison
+from autodeploy.pipeline import Applied, Snapshot
+from autodeploy.plan import Change, DeployPlan, DeployRequest
+
+
+class GitHubRepo:
+    def __init__(self, api: RepoApi, *, base: str | None = None, options: PullOptions | None = None) -> None:
+        self.api = api
+        self.repo = api.repo
+        self._base = base
+        self.options = options or PullOptions()
+
+    @property
+    def base(self) -> str:
+        """--base-branch, else the repository's default branch (one request, once)."""
+        if self._base is None:
+            self._base = self.api.default_branch()
+        return self._base
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def read(self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None) -> Snapshot:
+        if at is not None:
+            ref = at.revision or (branch if at.on_branch else self.base)
+            files = dict(at.files)
+            files.update((path, self.api.read_file(path, ref)[0]) for path in paths)
+            return replace(at, files=files)
+        if len(paths) == 1:
+            text, ref_found = self.api.read_file(paths[0], branch)
+            if text is not None:
+                return Snapshot({paths[0]: text}, on_branch=True, where=f"branch {branch} of {self.repo}")
+            head = self.api.ref(branch) if ref_found else None
+        else:
+            head = self.api.ref(branch)
+        if head is not None:
+            return self._read_at(
+                paths, head, on_branch=True, where=f"branch {branch} of {self.repo} @ {head[:7]}"
+            )
+        base = self.api.base_ref(self.base)
+        where = f"{self.base} of {self.repo} @ {base[:7]} (no branch {branch} yet)"
+        return self._read_at(paths, base, on_branch=False, where=where)
+
+    def _read_at(self, paths: Sequence[str], sha: str, *, on_branch: bool, where: str) -> Snapshot:
+        files = {path: self.api.read_file(path, sha)[0] for path in paths}
+        return Snapshot(files, revision=sha, on_branch=on_branch, where=where)
+
+    def list_dir(self, path: str, snapshot: Snapshot) -> tuple[str, ...] | None:
+        # Only asked about when a file is missing, and a snapshot with a missing file names its commit.
+        ref = snapshot.revision or self.base
+        items = self.api.list_dir(path, ref)
+        if items is None:
+            return None
+        return tuple(sorted(str(item.get("name")) for item in items if item.get("type") == "dir"))
+
+    # -- dry run ---------------------------------------------------------------------------------
+
+    def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> list[str]:
+        branch = plan.branch
+        lines = []
+        if not snapshot.on_branch:
+            lines.append(f"would create branch {branch} from {self.base} @ {(snapshot.revision or '')[:7]}")
+        api = "the contents API" if len(plan.changed) == 1 else "the Git Data API"
+        subject = plan.commit_message.splitlines()[0]
+        lines.append(f"would commit to {branch} in {self.repo} (through {api}, signed by GitHub): {subject}")
+        pull = self.api.open_pull(branch) if snapshot.on_branch else None
+        if pull is not None:
+            lines.append(f"would update pull request #{pull.number} {pull.url} (its table of deploys)")
+        else:
+            extras = [f"labels {', '.join(plan.labels)}"] if plan.labels else []
+            if self.options.reviewers:
+                extras.append(f"reviewers {', '.join(self.options.reviewers)}")
+            if plan.auto_merge:
+                extras.append(f"auto-merge ({self.options.merge_method})")
+            lines.append(
+                f"would open pull request {plan.title!r} from {branch} into {self.base} in {self.repo}"
+                + (f" with {'; '.join(extras)}" if extras else "")
+            )
+        if plan.auto_merge and pull is not None and not pull.auto_merge:
+            lines.append(f"would enable auto-merge ({self.options.merge_method}) on #{pull.number}")
+        return lines
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def apply(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied:
+        self._check_permissions()
+        branch = plan.branch
+        prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
+        own = [_row(change, request) for change in plan.changed]
+        if not snapshot.on_branch:
+            commit = self._create_branch(plan, branch, snapshot)
+            pull, created = prs.open(
+                plan=plan, branch=branch, base=self.base, state=State(commit.sha, tuple(own))
+            )
+        else:
+            found = self.api.open_pull(branch)
+            base = self._base or (found.base_ref if found else self.base)
+            targets = [change.path for change in plan.changed]
+            view = refresh.look(self.api, branch=branch, base=base, pull=found, targets=targets)
+            commit = self._commit(plan, branch, snapshot)
+            state = self._table(prs, view, commit, base, own)
+            if found is None:
+                pull, created = prs.open(plan=plan, branch=branch, base=base, state=state)
+            else:
+                parent = commit.parents[0] if commit.parents else None
+                pull, created = prs.update(found, base=base, state=state, parent=parent), False
+        auto_merge = prs.finish(pull, plan=plan, created=created)
+        return Applied(commit.sha, branch, pull.number, pull.url, created, auto_merge)
+
+    def settle(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied | None:
+        """Nothing to change: see that the branch's pull request is open, if the branch still holds
+        something its base lacks (a run that committed and then failed, or a closed pull request)."""
+        if not snapshot.on_branch:
+            return None
+        branch = plan.branch
+        pull = self.api.open_pull(branch)
+        prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
+        if pull is not None:
+            return Applied(None, branch, pull.number, pull.url, False, pull.auto_merge)
+        base = self.base
+        base_sha = self.api.base_ref(base)
+        paths = [change.path for change in plan.changes]
+        if all(self.api.read_file(path, base_sha)[0] == snapshot.files.get(path) for path in paths):
+            return None  # the deploy reached the base already; the branch is a leftover
+        head = self.api.ref(branch)
+        if head is None:
+            return None  # deleted meanwhile: nothing left to finish
+        self._check_permissions()
+        report.info(f"{branch} holds {', '.join(paths)} but no pull request is open for it: opening one")
+        state = prs.table(head, base, None, [_row(change, request) for change in plan.changes])
+        pull, created = prs.open(plan=plan, branch=branch, base=base, state=state)
+        return Applied(
+            None, branch, pull.number, pull.url, created, prs.finish(pull, plan=plan, created=created)
+        )
+
+    def _check_permissions(self) -> None:
+        """Refuse before the first write when the token's permissions are known to fall short (a GitHub
+        App's installation token), rather than commit and then fail to open the pull request."""
+        granted = self.api.client.granted
+        if granted is None:
+            return
+        missing = [f"{name}: write" for name in ("contents", "pull_requests") if granted.get(name) != "write"]
+        if missing:
+            raise GitHubError(
+                f"the GitHub App's installation on {self.repo} lacks {', '.join(missing)}; grant it in the "
+                "App's settings (Permissions) and accept the change on the installation; nothing was written"
+            )
+
+    def _create_branch(self, plan: DeployPlan, branch: str, snapshot: Snapshot) -> Commit:
+        base_sha = snapshot.revision
+        assert base_sha is not None, "a snapshot of the base branch names its commit"
+        changes = plan.changed
+        if len(changes) == 1:
+            if not self.api.create_ref(branch, base_sha):
+                raise ConflictError(f"another run created {branch} first")
+            return self._put(changes[0], plan, branch)
+        commit = self._git_commit(plan, base_sha)
+        if not self.api.create_ref(branch, commit.sha):
+            raise ConflictError(f"another run created {branch} first")
+        return commit
+
+    def _commit(self, plan: DeployPlan, branch: str, snapshot: Snapshot) -> Commit:
+        changes = plan.changed
+        if len(changes) == 1:
+            return self._put(changes[0], plan, branch)
+        head = snapshot.revision
+        assert head is not None, "a snapshot of several files names its commit"
+        commit = self._git_commit(plan, head)
+        if not self.api.update_ref(branch, commit.sha):
+            raise ConflictError(f"{branch} moved since autodeploy read it at {head[:7]}")
+        return commit
+
+    def _put(self, change: Change, plan: DeployPlan, branch: str) -> Commit:
+        old = blob_sha(change.old_text) if change.old_text is not None else None
+        commit = self.api.put_file(change.path, branch, change.new_text, old, plan.commit_message)
+        if commit is None:
+            raise ConflictError(f"{change.path} on {branch} changed since autodeploy read it")
+        return commit
+
+    def _git_commit(self, plan: DeployPlan, parent: str) -> Commit:
+        tree = self.api.commit(parent).tree
+        assert tree is not None
+        entries = [
+            {"path": c.path, "mode": "100644", "type": "blob", "content": c.new_text} for c in plan.changed
+        ]
+        new_tree = self.api.create_tree(tree, entries)
+        return self.api.create_commit(plan.commit_message, new_tree, [parent])
+
+    def _table(
+        self, prs: PullRequests, view: refresh.BranchView, commit: Commit, base: str, own: list[Row]
+    ) -> State:
+        """The pull request's rows for `commit`: the previous table plus ours when it described our
+        commit's parent, else rebuilt from the comparison (reused when it was made at that parent)."""
+        parent = commit.parents[0] if commit.parents else None
+        state = view.state
+        if view.in_sync and state is not None and state.head == parent:
+            return State(commit.sha, merge_rows(state.rows, own))
+        if (
+            view.changes is not None
+            and view.pull is not None
+            and view.pull.head_sha == parent
+            and not view.merged
+        ):
+            before = {row.path: row for row in state.rows} if state else {}
+            return State(commit.sha, merge_rows(rows_from_comparison(view.changes, prs.pattern, before), own))
+        return prs.table(commit.sha, base, state, own)
+
+
+def _row(change: Change, request: DeployRequest) -> Row:
+    old = change.old
+    return Row(
+        path=change.path,
+        app=change.target.app,
+        env=change.target.env,
+        new_tag=change.new.tag,
+        digest=change.new.digest,
+        commit=change.new.commit,
+        repo_url=change.new.repo_url,
+        old_tag=old.tag if old else None,
+        old_digest=old.digest if old else None,
+        old_commit=old.commit if old else None,
+        reason=request.reason if request.rollback else None,
+    )

@@ -1,0 +1,196 @@
+"""Benchmark: the GitHub API requests of each deploy scenario, and lost updates under racing runs.
+
+    python bench/github_calls.py [--trials 50] [--json bench/results/github_calls.json]
+
+1. Requests per scenario, against the fake GitHub of the tests (tests/github_fake.py), for a GitOps
+   repo of 10 files and one of 10,000: a first deploy that opens a pull request, an update of an open
+   pull request, a no-op (on the branch, and against the base), a first deploy to development (with
+   the auto-merge call), a GitHub App's token. Every request is counted, the downgrade guard's compare
+   in the source repo included, and shown apart ("guard").
+2. Racing pairs: two runs in threads deploying different apps to one release branch at once; the
+   fake holds their first branch updates until both have read, so one loses its compare-and-swap for
+   real. Half the trials create the branch, half update an open pull request. A lost update is a trial
+   where either deploy is missing from the branch or from the pull request's table afterwards.
+Targets (issue 5): first deploy <= 8 (not counting the label creation and auto-merge), update <= 5,
+no-op <= 3, the same for 10 and 10,000 files; no lost update in 50 racing pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from github_fake import FakeGitHub  # noqa: E402
+from github_world import SOURCE, World, image_yaml  # noqa: E402
+
+from autodeploy import pipeline, report  # noqa: E402
+from autodeploy.github.history import PushEvent  # noqa: E402
+from autodeploy.imagefile import read_block  # noqa: E402
+
+GUARD = "/repos/team/api/"
+
+
+def counted(world: World, action: Callable[[], object]) -> dict[str, int]:
+    mark = world.mark()
+    action()
+    calls = world.fake.calls[mark:]
+    guard = sum(1 for c in calls if c.path.startswith(GUARD))
+    return {"total": len(calls), "gitops": len(calls) - guard, "guard": guard}
+
+
+def scenarios(files: int) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    apps = ("api",) if files < 20 else ("api", "web")
+    filler = files - 7 * len(apps)  # a release, and per env a kustomization and an image file
+    with tempfile.TemporaryDirectory() as tmp:
+        fake = FakeGitHub(validate=False)
+        with fake.serve():
+            world = World(fake, filler=filler, apps=apps)
+            assert len(world.gitops.commits[world.gitops.refs["main"]].tree) == files
+            out["first deploy (opens a PR)"] = counted(
+                world, lambda: world.deploy("api", "production", "1.1.0", 2)
+            )
+            out["update of an open PR"] = counted(
+                world, lambda: world.deploy("api", "production", "1.2.0", 3)
+            )
+            event = Path(tmp, "event.json")
+            event.write_text(
+                json.dumps(
+                    {
+                        "before": world.commits[3],
+                        "after": world.commits[4],
+                        "forced": False,
+                        "repository": {"full_name": SOURCE},
+                        "commits": [{"id": world.commits[4]}],
+                    }
+                )
+            )
+            push = PushEvent.from_environment({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event)})
+            request = world.request("api", "production", "1.3.0", 4)
+            out["update of an open PR, push event answers the guard"] = counted(
+                world, lambda: pipeline.deploy(request, world.repo(), history=world.history(push))
+            )
+            out["no-op (same deploy again)"] = counted(
+                world, lambda: world.deploy("api", "production", "1.3.0", 4)
+            )
+            world.gitops.write(
+                "main", {"api/staging/image.yaml": image_yaml("api", "1.3.0", world.commits[4])}
+            )
+            out["no-op (already on the base)"] = counted(
+                world, lambda: world.deploy("api", "staging", "1.3.0", 4)
+            )
+            out["first deploy to development (+ auto-merge)"] = counted(
+                world, lambda: world.deploy("api", "development", "dev-5", 5)
+            )
+            world.gitops.write(
+                "main",
+                {
+                    "api/production/image.yaml": world.text("main", "api/production/image.yaml").replace(
+                        "replicaCount: 2", "replicaCount: 3"
+                    )
+                },
+                "scale",
+            )
+            out["update of an open PR whose base changed its file"] = counted(
+                world, lambda: world.deploy("api", "production", "1.5.0", 5)
+            )
+    return out
+
+
+def race(trial: int) -> dict[str, Any]:
+    fake = FakeGitHub(validate=False)
+    with fake.serve():
+        world = World(fake)
+        if trial % 2:
+            world.deploy("api", "production", "1.1.0", 2)
+            world.deploy("web", "production", "2.0.0", 2)
+        barrier = threading.Barrier(2, timeout=10)
+        held: list[str] = []
+        lock = threading.Lock()
+
+        def hook(repo: str, branch: str) -> None:
+            if branch == "prod-release":
+                with lock:
+                    held.append(branch)
+                    wait = len(held) <= 2
+                if wait:
+                    barrier.wait()
+
+        fake.before_ref_update = hook
+        errors: list[BaseException] = []
+
+        def run(app: str, tag: str) -> None:
+            try:
+                world.deploy(app, "production", tag, 3, repo=world.repo())
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=a) for a in (("api", "1.2.0"), ("web", "2.1.0"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        api = read_block(world.text("prod-release", "api/production/image.yaml") or "")
+        web = read_block(world.text("prod-release", "web/production/image.yaml") or "")
+        body = world.gitops.pulls[1].body if world.gitops.pulls else ""
+        landed = bool(api and api.tag == "1.2.0" and web and web.tag == "2.1.0")
+        tabled = "**`1.2.0`**" in body and "**`2.1.0`**" in body
+        cas_lost = sum(
+            1 for c in fake.calls if c.status in {409, 422} and c.method in {"PUT", "POST", "PATCH"}
+        )
+        return {
+            "lost_update": not (landed and tabled) or bool(errors),
+            "cas_lost": cas_lost,
+            "pulls": len(world.gitops.pulls),
+            "errors": [str(e) for e in errors],
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    report.info = lambda message: None  # type: ignore[assignment]  # the retries' chatter
+    results: dict[str, Any] = {"scenarios": {}, "race": {}}
+    width = 52
+    print(f"{'scenario':<{width}} {'10 files':>14} {'10,000 files':>14}")
+    small, big = scenarios(10), scenarios(10_000)
+    for name in small:
+        cells = [f"{r['total']} ({r['gitops']}+{r['guard']})" for r in (small[name], big[name])]
+        print(f"{name:<{width}} {cells[0]:>14} {cells[1]:>14}")
+        results["scenarios"][name] = {"10": small[name], "10000": big[name]}
+    print("(total (GitOps repo + downgrade guard's compare in the source repo))")
+    started = time.monotonic()
+    trials = [race(n) for n in range(args.trials)]
+    lost = sum(t["lost_update"] for t in trials)
+    cas = sum(1 for t in trials if t["cas_lost"])
+    results["race"] = {
+        "trials": args.trials,
+        "lost_updates": lost,
+        "trials_with_a_lost_cas": cas,
+        "extra_pulls": sum(t["pulls"] != 1 for t in trials),
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    print(
+        f"racing pairs: {args.trials} trials, {lost} lost updates, {cas} with a compare-and-swap lost and retried, "
+        f"{results['race']['extra_pulls']} with more than one pull request ({results['race']['seconds']} s)"
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1250 @@
+"""A stateful, thread-safe fake of the part of GitHub autodeploy talks to, served through `responses`.
+
+It keeps real git objects (blob ids are git's, so a client's computed blob sha matches), branches,
+pull requests, labels, tokens and GitHub Apps, and answers as GitHub does: the status codes and
+error bodies of its REST API (409 for a stale file sha, 422 "Reference already exists", 403
+"Resource not accessible by integration", rate-limit headers), every answer completed from and
+checked against GitHub's OpenAPI description (tests/openapi/). GraphQL answers only the auto-merge
+mutation. Ref updates are compare-and-swap in two locked steps, with `before_ref_update` called
+between them, so a test can let another writer in and make one run lose the race for real.
+
+    fake = FakeGitHub(); repo = fake.create_repo("team/gitops", files={...})
+    fake.add_token("t0k3n", permissions=WRITE_ALL)
+    with fake.serve(): ...   # or the `github` fixture
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import difflib
+import hashlib
+import itertools
+import json
+import os
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import github_openapi as oas
+import pytest
+import requests
+import responses
+
+API = "https://api.github.com"
+DOCS = "https://docs.github.com/rest"
+WRITE_ALL = {"contents": "write", "pull_requests": "write", "issues": "write", "metadata": "read"}
+READ_ONLY = {"contents": "read", "pull_requests": "read", "metadata": "read"}
+_LEVELS = {None: 0, "read": 1, "write": 2}
+
+# (method, template) -> the permission it needs; ("jwt", "") for App endpoints
+NEEDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET", "/repos/{owner}/{repo}"): ("metadata", "read"),
+    ("GET", "/repos/{owner}/{repo}/contents/{path}"): ("contents", "read"),
+    ("PUT", "/repos/{owner}/{repo}/contents/{path}"): ("contents", "write"),
+    ("GET", "/repos/{owner}/{repo}/git/ref/{ref}"): ("contents", "read"),
+    ("POST", "/repos/{owner}/{repo}/git/refs"): ("contents", "write"),
+    ("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}"): ("contents", "write"),
+    ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"): ("contents", "read"),
+    ("POST", "/repos/{owner}/{repo}/git/commits"): ("contents", "write"),
+    ("POST", "/repos/{owner}/{repo}/git/trees"): ("contents", "write"),
+    ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): ("contents", "read"),
+    ("POST", "/repos/{owner}/{repo}/merges"): ("contents", "write"),
+    ("GET", "/repos/{owner}/{repo}/commits"): ("contents", "read"),
+    ("GET", "/repos/{owner}/{repo}/pulls"): ("pull_requests", "read"),
+    ("POST", "/repos/{owner}/{repo}/pulls"): ("pull_requests", "write"),
+    ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"): ("pull_requests", "write"),
+    ("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"): ("contents", "write"),
+    ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"): ("pull_requests", "write"),
+    ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"): ("issues|pull_requests", "write"),
+    ("GET", "/repos/{owner}/{repo}/installation"): ("jwt", ""),
+    ("POST", "/app/installations/{installation_id}/access_tokens"): ("jwt", ""),
+}
+
+
+def git_blob(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class Answer(Exception):
+    """Raised by a handler to answer with an error: status, GitHub's body, extra headers."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        errors: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.body: dict[str, Any] = {"message": message, "documentation_url": DOCS}
+        if status in {404, 409, 422, 403} and errors is None:
+            self.body["status"] = str(status)
+        if errors is not None:
+            self.body["errors"] = errors
+        self.headers = headers or {}
+
+
+@dataclass
+class Commit:
+    sha: str
+    tree: dict[str, str]  # path -> blob id (a flat tree)
+    parents: tuple[str, ...]
+    message: str
+    seq: int
+    tree_sha: str
+
+
+@dataclass
+class Pull:
+    number: int
+    node_id: str
+    title: str
+    body: str
+    head: str
+    base: str
+    draft: bool = False
+    state: str = "open"
+    merged: bool = False
+    labels: list[str] = field(default_factory=list)
+    reviewers: list[str] = field(default_factory=list)
+    auto_merge: dict[str, Any] | None = None
+
+
+@dataclass
+class Token:
+    value: str
+    permissions: dict[str, str]
+    repos: frozenset[str] | None = None  # None: every repository
+
+
+@dataclass
+class App:
+    app_id: int
+    public_key: str
+    installations: dict[str, int]  # repository full name -> installation id
+    permissions: dict[str, str]
+
+
+@dataclass
+class Call:
+    method: str
+    template: str  # the OpenAPI path, or "/graphql"
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int
+    answer: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class Fault:
+    method: str | None
+    template: str | None
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    times: int
+
+
+class Repo:
+    def __init__(self, full_name: str, default_branch: str, repo_id: int) -> None:
+        self.full_name = full_name
+        self.owner, self.name = full_name.split("/")
+        self.default_branch = default_branch
+        self.id = repo_id
+        self.blobs: dict[str, bytes] = {}
+        self.commits: dict[str, Commit] = {}
+        self.refs: dict[str, str] = {}  # branch -> commit sha
+        self.pulls: dict[int, Pull] = {}
+        self.labels: set[str] = set()
+        self.protected: set[str] = set()  # branches that refuse direct writes
+        self.collaborators: set[str] = set()
+        self.allow_auto_merge = True
+        self.creation_restricted = False  # a ruleset that forbids creating branches
+        self.plain_missing_ref = False  # answer a missing ref with a bare "Not Found", as some servers may
+        self.mergeable_now = False  # auto-merge answers "clean status": nothing to wait for
+        self._seq = itertools.count(1)
+
+    # -- objects ---------------------------------------------------------------------------------
+
+    def blob(self, data: bytes) -> str:
+        sha = git_blob(data)
+        self.blobs[sha] = data
+        return sha
+
+    def commit(self, tree: dict[str, str], parents: tuple[str, ...], message: str) -> str:
+        tree_sha = hashlib.sha1("\n".join(f"{p}\0{s}" for p, s in sorted(tree.items())).encode()).hexdigest()
+        seq = next(self._seq)
+        sha = hashlib.sha1(f"{tree_sha} {parents} {message} {seq}".encode()).hexdigest()
+        self.commits[sha] = Commit(sha, tree, parents, message, seq, tree_sha)
+        return sha
+
+    def text(self, sha: str, path: str) -> str | None:
+        blob = self.commits[sha].tree.get(path)
+        return self.blobs[blob].decode() if blob else None
+
+    def write(self, branch: str, files: Mapping[str, str | None], message: str = "seed") -> str:
+        """Commit straight to `branch` (created from the default branch): for setting up a test."""
+        head = self.refs.get(branch) or self.refs.get(self.default_branch)
+        tree = dict(self.commits[head].tree) if head else {}
+        for path, text in files.items():
+            if text is None:
+                tree.pop(path, None)
+            else:
+                tree[path] = self.blob(text.encode())
+        self.refs[branch] = self.commit(tree, (head,) if head else (), message)
+        return self.refs[branch]
+
+    def resolve(self, ref: str) -> str | None:
+        if ref in self.commits:
+            return ref
+        name = ref.removeprefix("refs/").removeprefix("heads/")
+        return self.refs.get(name)
+
+    def ancestors(self, sha: str) -> set[str]:
+        seen, todo = set(), [sha]
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(self.commits[current].parents)
+        return seen
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        common = self.ancestors(a) & self.ancestors(b)
+        return max(common, key=lambda s: self.commits[s].seq) if common else None
+
+    def merge_trees(self, base: str | None, ours: str, theirs: str) -> dict[str, str] | None:
+        """A three-way merge of two commits' trees (git merge-file for files both changed); None on conflict."""
+        b = self.commits[base].tree if base else {}
+        o, t = self.commits[ours].tree, self.commits[theirs].tree
+        out: dict[str, str] = {}
+        for path in set(b) | set(o) | set(t):
+            bb, oo, tt = b.get(path), o.get(path), t.get(path)
+            if oo == tt or tt == bb:
+                merged = oo
+            elif oo == bb:
+                merged = tt
+            elif None in (bb, oo, tt):
+                return None
+            else:
+                text = _merge_file(self.blobs[bb], self.blobs[oo], self.blobs[tt])  # type: ignore[index]
+                if text is None:
+                    return None
+                merged = self.blob(text)
+            if merged is not None:
+                out[path] = merged
+        return out
+
+    def open_pull(self, branch: str) -> Pull | None:
+        return next((p for p in self.pulls.values() if p.head == branch and p.state == "open"), None)
+
+
+def _merge_file(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        names = []
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = os.path.join(tmp, name)
+            with open(path, "wb") as handle:
+                handle.write(data)
+            names.append(path)
+        done = subprocess.run(["git", "merge-file", "-p", "-q", *names], capture_output=True, check=False)
+    return done.stdout if done.returncode == 0 else None
+
+
+class FakeGitHub:
+    def __init__(self, api_url: str = API, *, validate: bool = True) -> None:
+        self.api_url = api_url.rstrip("/")
+        root = urlsplit(self.api_url)
+        self.graphql_url = f"{root.scheme}://{root.netloc}{root.path.removesuffix('/v3')}/graphql"
+        self.web = f"{root.scheme}://{root.netloc.removeprefix('api.')}"
+        self.validate = validate
+        self.lock = threading.RLock()
+        self.repos: dict[str, Repo] = {}
+        self.tokens: dict[str, Token] = {}
+        self.apps: dict[int, App] = {}
+        self.calls: list[Call] = []
+        self.problems: list[str] = []  # requests or answers that do not match GitHub's description
+        self.faults: list[Fault] = []
+        self.before_ref_update: Callable[[str, str], None] | None = None
+        self.clock: Callable[[], float] = time.time
+        self.rate_remaining = 5000
+        self._ids = itertools.count(1000)
+        self._routes = oas.routes()
+
+    # -- setup -----------------------------------------------------------------------------------
+
+    def create_repo(
+        self, full_name: str, files: Mapping[str, str] | None = None, *, default_branch: str = "main"
+    ) -> Repo:
+        repo = Repo(full_name, default_branch, next(self._ids))
+        self.repos[full_name.lower()] = repo
+        repo.write(default_branch, files or {}, "initial commit")
+        return repo
+
+    def add_token(
+        self, value: str, permissions: Mapping[str, str] = WRITE_ALL, repos: set[str] | None = None
+    ) -> None:
+        self.tokens[value] = Token(
+            value, dict(permissions), frozenset(r.lower() for r in repos) if repos else None
+        )
+
+    def add_app(
+        self,
+        app_id: int,
+        public_key: str,
+        installations: Mapping[str, int],
+        permissions: Mapping[str, str] = WRITE_ALL,
+    ) -> None:
+        self.apps[app_id] = App(
+            app_id, public_key, {k.lower(): v for k, v in installations.items()}, dict(permissions)
+        )
+
+    def fail(
+        self,
+        status: int,
+        *,
+        method: str | None = None,
+        template: str | None = None,
+        message: str = "Server Error",
+        headers: Mapping[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` matching requests with `status` (a 5xx, a rate limit...); status 0
+        drops the connection instead."""
+        body = {"message": message, "documentation_url": DOCS}
+        self.faults.append(Fault(method, template, status, body, dict(headers or {}), times))
+
+    def count(self, template: str | None = None) -> int:
+        return sum(1 for c in self.calls if template is None or c.template == template)
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[responses.RequestsMock]:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            # PyGithub spells the default port out (https://api.github.com:443/...).
+            pattern = re.compile(_with_port(self.api_url) + r"(/.*)?$")
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                mock.add_callback(method, pattern, callback=self._callback)
+            if not self.graphql_url.startswith(self.api_url + "/"):
+                mock.add_callback(
+                    "POST", re.compile(_with_port(self.graphql_url) + "$"), callback=self._callback
+                )
+            yield mock
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _callback(self, request: Any) -> tuple[int, dict[str, str], str]:
+        url = urlsplit(request.url)
+        netloc = url.netloc.removesuffix(":443" if url.scheme == "https" else ":80")
+        full = f"{url.scheme}://{netloc}{url.path}"
+        path = "/graphql" if full == self.graphql_url else full[len(self.api_url) :] or "/"
+        query = dict(parse_qsl(url.query))
+        raw = request.body.decode() if isinstance(request.body, bytes) else request.body
+        body = json.loads(raw) if raw else None
+        method = request.method
+        template, params = self._route(path)
+        dropped = self._take_fault(method, template, drop=True)
+        if dropped is not None:
+            raise requests.ConnectionError("Connection reset by peer (the fake dropped it)")
+        try:
+            status, answer, headers = self._handle(method, template, params, query, body, request.headers)
+        except Answer as exc:
+            status, answer, headers = exc.status, exc.body, exc.headers
+        headers = {**self._rate_headers(), "content-type": "application/json; charset=utf-8", **headers}
+        with self.lock:
+            self.calls.append(Call(method, template, path, query, body, status, answer, headers))
+            if self.validate and template not in {"/graphql", "?"}:
+                where = f"{method} {template} -> {status}"
+                self.problems += [
+                    f"{where}: request: {p}" for p in oas.check_request(method, template, query, body)
+                ]
+                self.problems += [
+                    f"{where}: answer: {p}" for p in oas.check_response(method, template, status, answer)
+                ]
+        return status, headers, "" if answer is None else json.dumps(answer)
+
+    def _route(self, path: str) -> tuple[str, dict[str, str]]:
+        if path == "/graphql":
+            return "/graphql", {}
+        for template, pattern in self._routes:
+            match = pattern.fullmatch(path)
+            if match:
+                return template, {k: unquote(v) for k, v in match.groupdict().items()}
+        return "?", {}
+
+    def _rate_headers(self) -> dict[str, str]:
+        with self.lock:
+            self.rate_remaining = max(0, self.rate_remaining - 1)
+            return {
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": str(self.rate_remaining),
+                "x-ratelimit-reset": str(int(self.clock()) + 3600),
+                "x-ratelimit-used": str(5000 - self.rate_remaining),
+                "x-ratelimit-resource": "core",
+            }
+
+    def _handle(
+        self,
+        method: str,
+        template: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        body: Any,
+        headers: Mapping[str, str],
+    ) -> tuple[int, Any, dict[str, str]]:
+        fault = self._take_fault(method, template)
+        if fault is not None:
+            raise Answer(fault.status, fault.body["message"], headers=fault.headers)
+        if template == "?":
+            raise Answer(404, "Not Found")
+        handler = getattr(self, "h_" + _handler_name(method, template), None)
+        if handler is None:
+            raise Answer(404, "Not Found")
+        auth = headers.get("Authorization", "")
+        if template == "/graphql":
+            self._authorize(auth, None, ("pull_requests", "write"))
+            return 200, handler(body), {}
+        need = NEEDS[(method, template)]
+        if need[0] == "jwt":
+            app = self._app(auth)
+            return handler(app, params, query, body)
+        repo = self._repo(params["owner"], params["repo"])
+        self._authorize(auth, repo, need)
+        status, answer = handler(repo, params, query, body)
+        return status, answer, {}
+
+    def _take_fault(self, method: str, template: str, *, drop: bool = False) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if (fault.status == 0) != drop:
+                    continue
+                if fault.times > 0 and fault.method in {None, method} and fault.template in {None, template}:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _repo(self, owner: str, name: str) -> Repo:
+        repo = self.repos.get(f"{owner}/{name}".lower())
+        if repo is None:
+            raise Answer(404, "Not Found")
+        return repo
+
+    def _authorize(self, auth: str, repo: Repo | None, need: tuple[str, str]) -> None:
+        scheme, _, value = auth.partition(" ")
+        token = self.tokens.get(value) if scheme.lower() in {"token", "bearer"} else None
+        if token is None:
+            raise Answer(401, "Bad credentials")
+        if repo is not None and token.repos is not None and repo.full_name.lower() not in token.repos:
+            raise Answer(404, "Not Found")
+        kinds, level = need
+        have = max(
+            (token.permissions.get(kind) for kind in kinds.split("|")), key=lambda h: _LEVELS.get(h, 0)
+        )
+        if _LEVELS.get(have, 0) < _LEVELS[level]:
+            if _LEVELS.get(have, 0) == 0 and level == "read":
+                raise Answer(404, "Not Found")
+            raise Answer(403, "Resource not accessible by integration")
+
+    def _app(self, auth: str) -> App:
+        import jwt
+
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer":
+            raise Answer(401, "A JSON web token could not be decoded")
+        try:
+            claims = jwt.decode(value, options={"verify_signature": False})
+            app = self.apps[int(claims["iss"])]
+            jwt.decode(value, app.public_key, algorithms=["RS256"], options={"verify_iat": False})
+        except Exception as exc:
+            raise Answer(401, "A JSON web token could not be decoded") from exc
+        return app
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    def _complete(self, method: str, template: str, status: int, partial: Any) -> Any:
+        return oas.complete(oas.response_schema(method, template, status), partial)
+
+    def _repo_json(self, repo: Repo) -> dict[str, Any]:
+        return {
+            "id": repo.id,
+            "node_id": f"R_{repo.id}",
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "default_branch": repo.default_branch,
+            "private": True,
+            "html_url": f"{self.web}/{repo.full_name}",
+            "url": f"{self.api_url}/repos/{repo.full_name}",
+            "owner": {"login": repo.owner, "id": 1, "type": "Organization"},
+        }
+
+    def _commit_json(self, repo: Repo, sha: str) -> dict[str, Any]:
+        commit = repo.commits[sha]
+        return {
+            "sha": sha,
+            "node_id": f"C_{sha[:10]}",
+            "url": f"{self.api_url}/repos/{repo.full_name}/git/commits/{sha}",
+            "html_url": f"{self.web}/{repo.full_name}/commit/{sha}",
+            "message": commit.message,
+            "tree": {
+                "sha": commit.tree_sha,
+                "url": f"{self.api_url}/repos/{repo.full_name}/git/trees/{commit.tree_sha}",
+            },
+            "parents": [
+                {
+                    "sha": p,
+                    "url": f"{self.api_url}/repos/{repo.full_name}/git/commits/{p}",
+                    "html_url": f"{self.web}/{repo.full_name}/commit/{p}",
+                }
+                for p in commit.parents
+            ],
+            "author": {
+                "name": "autodeploy[bot]",
+                "email": "bot@example.invalid",
+                "date": "2026-01-01T00:00:00Z",
+            },
+            "committer": {"name": "GitHub", "email": "noreply@github.com", "date": "2026-01-01T00:00:00Z"},
+            "verification": {
+                "verified": True,
+                "reason": "valid",
+                "signature": "-----BEGIN PGP SIGNATURE-----",
+                "payload": "tree",
+                "verified_at": "2026-01-01T00:00:00Z",
+            },
+        }
+
+    def _rest_commit(self, repo: Repo, sha: str) -> dict[str, Any]:
+        """The `commit` schema (compare, merges) rather than `git-commit`."""
+        git = self._commit_json(repo, sha)
+        return {
+            "sha": sha,
+            "node_id": git["node_id"],
+            "url": f"{self.api_url}/repos/{repo.full_name}/commits/{sha}",
+            "html_url": git["html_url"],
+            "comments_url": f"{self.api_url}/repos/{repo.full_name}/commits/{sha}/comments",
+            "commit": {k: git[k] for k in ("url", "author", "committer", "message", "tree", "verification")}
+            | {"comment_count": 0},
+            "author": None,
+            "committer": None,
+            "parents": [
+                {"sha": p["sha"], "url": p["url"], "html_url": p["html_url"]} for p in git["parents"]
+            ],
+        }
+
+    def _pull_json(self, repo: Repo, pull: Pull, template: str, method: str, status: int) -> dict[str, Any]:
+        head_sha = repo.refs.get(pull.head, "0" * 40)
+        base_sha = repo.refs.get(pull.base, "0" * 40)
+        partial = {
+            "id": pull.number + 100000,
+            "node_id": pull.node_id,
+            "number": pull.number,
+            "state": pull.state,
+            "title": pull.title,
+            "body": pull.body,
+            "draft": pull.draft,
+            "merged": pull.merged,
+            "html_url": f"{self.web}/{repo.full_name}/pull/{pull.number}",
+            "url": f"{self.api_url}/repos/{repo.full_name}/pulls/{pull.number}",
+            "labels": [
+                {
+                    "id": i,
+                    "node_id": f"L_{i}",
+                    "name": n,
+                    "color": "ededed",
+                    "default": False,
+                    "url": f"{self.api_url}/repos/{repo.full_name}/labels/{n}",
+                    "description": None,
+                }
+                for i, n in enumerate(pull.labels, 1)
+            ],
+            "requested_reviewers": [{"login": r, "id": 7} for r in pull.reviewers],
+            "auto_merge": pull.auto_merge,
+            "head": {
+                "ref": pull.head,
+                "sha": head_sha,
+                "label": f"{repo.owner}:{pull.head}",
+                "repo": self._repo_json(repo),
+                "user": {"login": repo.owner, "id": 1},
+            },
+            "base": {
+                "ref": pull.base,
+                "sha": base_sha,
+                "label": f"{repo.owner}:{pull.base}",
+                "repo": self._repo_json(repo),
+                "user": {"login": repo.owner, "id": 1},
+            },
+        }
+        if method == "GET":  # a list: complete the item
+            return self._complete(method, template, status, [partial])[0]
+        return self._complete(method, template, status, partial)
+
+    def _file_json(self, repo: Repo, path: str, blob: str, ref: str) -> dict[str, Any]:
+        data = repo.blobs[blob]
+        encoded = base64.b64encode(data).decode()
+        wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60)) + "\n"
+        base = f"{self.api_url}/repos/{repo.full_name}"
+        return {
+            "type": "file",
+            "encoding": "base64",
+            "size": len(data),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "content": wrapped,
+            "sha": blob,
+            "url": f"{base}/contents/{path}?ref={ref}",
+            "git_url": f"{base}/git/blobs/{blob}",
+            "html_url": f"{self.web}/{repo.full_name}/blob/{ref}/{path}",
+            "download_url": f"https://raw.example.invalid/{repo.full_name}/{ref}/{path}",
+            "_links": {
+                "self": f"{base}/contents/{path}",
+                "git": f"{base}/git/blobs/{blob}",
+                "html": f"{self.web}/{repo.full_name}/blob/{ref}/{path}",
+            },
+        }
+
+    # -- handlers: repository and contents -------------------------------------------------------
+
+    def h_get_repo(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        return 200, self._complete("GET", "/repos/{owner}/{repo}", 200, self._repo_json(repo))
+
+    def h_get_contents(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            ref = query.get("ref", repo.default_branch)
+            sha = repo.resolve(ref)
+            if sha is None:
+                raise Answer(404, "Not Found" if repo.plain_missing_ref else f"No commit found for the ref {ref}")
+            path = params["path"].strip("/")
+            tree = repo.commits[sha].tree
+            if path in tree:
+                return 200, self._complete(
+                    "GET",
+                    "/repos/{owner}/{repo}/contents/{path}",
+                    200,
+                    self._file_json(repo, path, tree[path], ref),
+                )
+            prefix = f"{path}/" if path else ""
+            entries: dict[str, str] = {}
+            for name in tree:
+                if name.startswith(prefix):
+                    rest = name[len(prefix) :]
+                    entries[rest.split("/", 1)[0]] = "dir" if "/" in rest else "file"
+            if not entries:
+                raise Answer(404, "Not Found")
+            listing = [
+                {
+                    "type": kind,
+                    "name": name,
+                    "path": f"{prefix}{name}",
+                    "sha": tree.get(f"{prefix}{name}", "0" * 40),
+                    "size": 0,
+                    "url": "https://example.invalid/",
+                    "git_url": None,
+                    "html_url": None,
+                    "download_url": None,
+                    "_links": {"self": "https://example.invalid/", "git": None, "html": None},
+                }
+                for name, kind in sorted(entries.items())
+            ]
+            return 200, listing
+
+    def h_put_contents(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        path, branch = params["path"].strip("/"), body.get("branch") or repo.default_branch
+        with self.lock:
+            head = repo.refs.get(branch)
+            if head is None:
+                raise Answer(404, f"Branch {branch} not found")
+            if branch in repo.protected:
+                raise Answer(
+                    409,
+                    "Repository rule violations found\n\nChanges must be made through a pull request.\n\n",
+                )
+            current = repo.commits[head].tree.get(path)
+            if current is not None and "sha" not in body:
+                raise Answer(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
+            if current is not None and body["sha"] != current:
+                raise Answer(409, f"{path} does not match {body['sha']}")
+            tree = dict(repo.commits[head].tree)
+            tree[path] = repo.blob(base64.b64decode(body["content"]))
+            new = repo.commit(tree, (head,), body["message"])
+        self._update_ref(repo, branch, head, new, message=f"is at {{now}} but expected {head}", status=409)
+        with self.lock:
+            answer = {
+                "content": {
+                    k: v
+                    for k, v in self._file_json(repo, path, tree[path], branch).items()
+                    if k not in {"content", "encoding"}
+                },
+                "commit": self._commit_json(repo, new),
+            }
+            status = 200 if current is not None else 201
+            return status, self._complete("PUT", "/repos/{owner}/{repo}/contents/{path}", status, answer)
+
+    def _update_ref(
+        self, repo: Repo, branch: str, expected: str | None, new: str, *, message: str, status: int
+    ) -> None:
+        """Compare-and-swap `branch` from `expected` to `new`, letting `before_ref_update` in between."""
+        if self.before_ref_update is not None:
+            self.before_ref_update(repo.full_name, branch)
+        with self.lock:
+            now = repo.refs.get(branch)
+            if now != expected:
+                raise Answer(status, message.format(now=now))
+            repo.refs[branch] = new
+
+    # -- handlers: git data ----------------------------------------------------------------------
+
+    def h_get_git_ref(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        ref = params["ref"]
+        with self.lock:
+            sha = repo.refs.get(ref.removeprefix("heads/")) if ref.startswith("heads/") else None
+            if sha is None:
+                raise Answer(404, "Not Found")
+            return 200, self._ref_json(
+                repo, ref.removeprefix("heads/"), sha, "GET", "/repos/{owner}/{repo}/git/ref/{ref}", 200
+            )
+
+    def _ref_json(self, repo: Repo, branch: str, sha: str, method: str, template: str, status: int) -> Any:
+        return self._complete(
+            method,
+            template,
+            status,
+            {
+                "ref": f"refs/heads/{branch}",
+                "node_id": f"REF_{branch}",
+                "url": f"{self.api_url}/repos/{repo.full_name}/git/refs/heads/{branch}",
+                "object": {
+                    "type": "commit",
+                    "sha": sha,
+                    "url": f"{self.api_url}/repos/{repo.full_name}/git/commits/{sha}",
+                },
+            },
+        )
+
+    def h_post_git_refs(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        ref, sha = body["ref"], body["sha"]
+        if not ref.startswith("refs/heads/"):
+            raise Answer(422, "Reference name must start with 'refs/'.")
+        branch = ref.removeprefix("refs/heads/")
+        with self.lock:
+            if repo.creation_restricted:
+                raise Answer(
+                    422,
+                    "Repository rule violations found\n\nCannot create ref due to creations being restricted.\n\n",
+                )
+            if sha not in repo.commits:
+                raise Answer(422, "Object does not exist")
+            if branch in repo.refs:
+                raise Answer(422, "Reference already exists")
+        self._update_ref(repo, branch, None, sha, message="Reference already exists", status=422)
+        with self.lock:
+            return 201, self._ref_json(repo, branch, sha, "POST", "/repos/{owner}/{repo}/git/refs", 201)
+
+    def h_patch_git_refs(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        branch = params["ref"].removeprefix("heads/")
+        with self.lock:
+            head = repo.refs.get(branch)
+            if head is None:
+                raise Answer(422, "Reference does not exist")
+            if branch in repo.protected:
+                raise Answer(422, f"Protected branch update failed for refs/heads/{branch}.")
+            if body["sha"] not in repo.commits:
+                raise Answer(422, "Object does not exist")
+            if not body.get("force") and head not in repo.ancestors(body["sha"]):
+                raise Answer(422, "Update is not a fast forward")
+        self._update_ref(repo, branch, head, body["sha"], message="Update is not a fast forward", status=422)
+        with self.lock:
+            return 200, self._ref_json(
+                repo, branch, body["sha"], "PATCH", "/repos/{owner}/{repo}/git/refs/{ref}", 200
+            )
+
+    def h_get_git_commits(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            if params["commit_sha"] not in repo.commits:
+                raise Answer(404, "Not Found")
+            return 200, self._complete(
+                "GET",
+                "/repos/{owner}/{repo}/git/commits/{commit_sha}",
+                200,
+                self._commit_json(repo, params["commit_sha"]),
+            )
+
+    def h_post_git_trees(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            base = next((c for c in repo.commits.values() if c.tree_sha == body.get("base_tree")), None)
+            if base is None:
+                raise Answer(422, "Invalid tree info", errors=["base_tree is not a valid tree"])
+            tree = dict(base.tree)
+            for entry in body["tree"]:
+                if "content" in entry:
+                    tree[entry["path"]] = repo.blob(entry["content"].encode())
+                elif entry.get("sha") is None:
+                    tree.pop(entry["path"], None)
+                else:
+                    tree[entry["path"]] = entry["sha"]
+            parked = repo.commit(tree, (), "(tree)")  # a parentless commit holds the tree until it is used
+            sha = repo.commits[parked].tree_sha
+            answer = {
+                "sha": sha,
+                "url": f"{self.api_url}/repos/{repo.full_name}/git/trees/{sha}",
+                "truncated": False,
+                "tree": [
+                    {
+                        "path": e["path"],
+                        "mode": e["mode"],
+                        "type": "blob",
+                        "sha": tree.get(e["path"]),
+                        "size": 1,
+                        "url": "https://example.invalid/",
+                    }
+                    for e in body["tree"]
+                    if tree.get(e["path"])
+                ],
+            }
+            return 201, self._complete("POST", "/repos/{owner}/{repo}/git/trees", 201, answer)
+
+    def h_post_git_commits(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            holder = next((c for c in repo.commits.values() if c.tree_sha == body["tree"]), None)
+            if holder is None or any(p not in repo.commits for p in body.get("parents", [])):
+                raise Answer(422, "Tree SHA does not exist")
+            sha = repo.commit(dict(holder.tree), tuple(body.get("parents", [])), body["message"])
+            return 201, self._complete(
+                "POST", "/repos/{owner}/{repo}/git/commits", 201, self._commit_json(repo, sha)
+            )
+
+    # -- handlers: compare, merges, commits ------------------------------------------------------
+
+    def h_get_compare(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        base_ref, sep, head_ref = params["basehead"].partition("...")
+        with self.lock:
+            base, head = repo.resolve(base_ref), repo.resolve(head_ref) if sep else None
+            if base is None or head is None:
+                raise Answer(404, "Not Found")
+            merge_base = repo.merge_base(base, head)
+            if merge_base is None:
+                raise Answer(404, f"No common ancestor between {base_ref} and {head_ref}.")
+            ahead = repo.ancestors(head) - repo.ancestors(base)
+            behind = repo.ancestors(base) - repo.ancestors(head)
+            status = (
+                "identical"
+                if not ahead and not behind
+                else "ahead"
+                if not behind
+                else "behind"
+                if not ahead
+                else "diverged"
+            )
+            per_page = int(query.get("per_page", 250))
+            commits = sorted(ahead, key=lambda s: repo.commits[s].seq)[:per_page]
+            answer = {
+                "url": f"{self.api_url}/repos/{repo.full_name}/compare/{params['basehead']}",
+                "html_url": f"{self.web}/{repo.full_name}/compare/{params['basehead']}",
+                "permalink_url": f"{self.web}/{repo.full_name}/compare/{base}...{head}",
+                "diff_url": f"{self.web}/{repo.full_name}/compare/{params['basehead']}.diff",
+                "patch_url": f"{self.web}/{repo.full_name}/compare/{params['basehead']}.patch",
+                "base_commit": self._rest_commit(repo, base),
+                "merge_base_commit": self._rest_commit(repo, merge_base),
+                "status": status,
+                "ahead_by": len(ahead),
+                "behind_by": len(behind),
+                "total_commits": len(ahead),
+                "commits": [self._rest_commit(repo, c) for c in commits],
+                "files": self._diff(repo, merge_base, head)[:300],
+            }
+            return 200, self._complete("GET", "/repos/{owner}/{repo}/compare/{basehead}", 200, answer)
+
+    def _diff(self, repo: Repo, old: str, new: str) -> list[dict[str, Any]]:
+        a, b = repo.commits[old].tree, repo.commits[new].tree
+        files = []
+        for path in sorted(set(a) | set(b)):
+            if a.get(path) == b.get(path):
+                continue
+            before = repo.blobs[a[path]].decode().splitlines() if path in a else []
+            after = repo.blobs[b[path]].decode().splitlines() if path in b else []
+            patch = "\n".join(list(difflib.unified_diff(before, after, lineterm="", n=3))[2:])
+            status = "added" if path not in a else "removed" if path not in b else "modified"
+            added = sum(1 for line in patch.splitlines() if line.startswith("+"))
+            removed = sum(1 for line in patch.splitlines() if line.startswith("-"))
+            files.append(
+                {
+                    "sha": b.get(path) or a[path],
+                    "filename": path,
+                    "status": status,
+                    "additions": added,
+                    "deletions": removed,
+                    "changes": added + removed,
+                    "blob_url": "https://example.invalid/",
+                    "raw_url": "https://example.invalid/",
+                    "contents_url": "https://example.invalid/",
+                    "patch": patch,
+                }
+            )
+        return files
+
+    def h_post_merges(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        branch = body["base"]
+        with self.lock:
+            ours = repo.refs.get(branch)
+            theirs = repo.resolve(body["head"])
+            if ours is None:
+                raise Answer(404, "Base does not exist")
+            if theirs is None:
+                raise Answer(404, "Head does not exist")
+            if branch in repo.protected:
+                raise Answer(
+                    409,
+                    "Repository rule violations found\n\nChanges must be made through a pull request.\n\n",
+                )
+            if theirs in repo.ancestors(ours):
+                return 204, None
+            tree = repo.merge_trees(repo.merge_base(ours, theirs), ours, theirs)
+            if tree is None:
+                raise Answer(409, "Merge conflict")
+            new = repo.commit(
+                tree, (ours, theirs), body.get("commit_message") or f"Merge {body['head']} into {branch}"
+            )
+        self._update_ref(repo, branch, ours, new, message="Reference cannot be updated", status=409)
+        with self.lock:
+            return 201, self._complete(
+                "POST", "/repos/{owner}/{repo}/merges", 201, self._rest_commit(repo, new)
+            )
+
+    def h_get_commits(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            head = repo.resolve(query.get("sha", repo.default_branch))
+            if head is None:
+                raise Answer(404, "Not Found")
+            path = query.get("path")
+            found = []
+            for sha in sorted(repo.ancestors(head), key=lambda s: -repo.commits[s].seq):
+                commit = repo.commits[sha]
+                before = repo.commits[commit.parents[0]].tree.get(path or "") if commit.parents else None
+                if path is None or commit.tree.get(path) != before:
+                    found.append(sha)
+            per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+            chosen = found[(page - 1) * per_page : page * per_page]
+            return 200, [
+                self._complete("GET", "/repos/{owner}/{repo}/commits", 200, [self._rest_commit(repo, s)])[0]
+                for s in chosen
+            ]
+
+    # -- handlers: pull requests -----------------------------------------------------------------
+
+    def h_get_pulls(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            owner, _, branch = query.get("head", ":").partition(":")
+            pulls = [
+                p
+                for p in sorted(repo.pulls.values(), key=lambda p: -p.number)
+                if query.get("state", "open") in {p.state, "all"}
+                and (not branch or (p.head == branch and owner.lower() == repo.owner.lower()))
+            ]
+            chosen = pulls[: int(query.get("per_page", 30))]
+            return 200, [self._pull_json(repo, p, "/repos/{owner}/{repo}/pulls", "GET", 200) for p in chosen]
+
+    def h_post_pulls(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            head, base = body["head"], body["base"]
+            if head not in repo.refs or base not in repo.refs:
+                field_name = "head" if head not in repo.refs else "base"
+                raise Answer(
+                    422,
+                    "Validation Failed",
+                    errors=[{"resource": "PullRequest", "field": field_name, "code": "invalid"}],
+                )
+            if repo.open_pull(head):
+                raise Answer(
+                    422,
+                    "Validation Failed",
+                    errors=[
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"A pull request already exists for {repo.owner}:{head}.",
+                        }
+                    ],
+                )
+            if repo.refs[head] in repo.ancestors(repo.refs[base]):
+                raise Answer(
+                    422,
+                    "Validation Failed",
+                    errors=[
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"No commits between {base} and {head}",
+                        }
+                    ],
+                )
+            number = max([*repo.pulls, *[0]]) + 1
+            pull = Pull(
+                number,
+                f"PR_{repo.id}_{number}",
+                body["title"],
+                body.get("body") or "",
+                head,
+                base,
+                bool(body.get("draft")),
+            )
+            repo.pulls[number] = pull
+            return 201, self._pull_json(repo, pull, "/repos/{owner}/{repo}/pulls", "POST", 201)
+
+    def h_patch_pull(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            pull = repo.pulls.get(int(params["pull_number"]))
+            if pull is None:
+                raise Answer(404, "Not Found")
+            pull.body = body.get("body", pull.body)
+            pull.title = body.get("title", pull.title)
+            return 200, self._pull_json(repo, pull, "/repos/{owner}/{repo}/pulls/{pull_number}", "PATCH", 200)
+
+    def h_put_pull_merge(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            pull = repo.pulls.get(int(params["pull_number"]))
+            if pull is None:
+                raise Answer(404, "Not Found")
+            head, base = repo.refs[pull.head], repo.refs[pull.base]
+            if body.get("sha") and body["sha"] != head:
+                raise Answer(409, "Head branch was modified. Review and try the merge again.")
+            tree = repo.merge_trees(repo.merge_base(base, head), base, head)
+            if tree is None or pull.state != "open":
+                raise Answer(405, "Pull Request is not mergeable")
+            parents = (base, head) if body.get("merge_method", "merge") == "merge" else (base,)
+            new = repo.commit(
+                tree, parents, f"Merge pull request #{pull.number} from {repo.owner}/{pull.head}"
+            )
+            repo.refs[pull.base] = new
+            pull.state, pull.merged = "closed", True
+            return 200, {"sha": new, "merged": True, "message": "Pull Request successfully merged"}
+
+    def h_post_requested_reviewers(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            pull = repo.pulls.get(int(params["pull_number"]))
+            if pull is None:
+                raise Answer(404, "Not Found")
+            wanted = [*body.get("reviewers", []), *body.get("team_reviewers", [])]
+            if any(r not in repo.collaborators for r in wanted):
+                raise Answer(
+                    422,
+                    "Reviews may only be requested from collaborators. One or more of the users or teams you "
+                    f"specified is not a collaborator of the {repo.full_name} repository.",
+                )
+            pull.reviewers += wanted
+            return 201, self._pull_json(
+                repo, pull, "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "POST", 201
+            )
+
+    def h_post_labels(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        with self.lock:
+            pull = repo.pulls.get(int(params["issue_number"]))
+            if pull is None:
+                raise Answer(404, "Not Found")
+            for name in body["labels"]:
+                repo.labels.add(name)  # GitHub creates a label that does not exist
+                if name not in pull.labels:
+                    pull.labels.append(name)
+            labels = [
+                {
+                    "id": i,
+                    "node_id": f"L_{i}",
+                    "name": n,
+                    "color": "ededed",
+                    "default": False,
+                    "description": None,
+                    "url": f"{self.api_url}/repos/{repo.full_name}/labels/{n}",
+                }
+                for i, n in enumerate(pull.labels, 1)
+            ]
+            return 200, labels
+
+    def h_graphql(self, body: Any) -> Any:
+        query, variables = body.get("query", ""), body.get("variables", {})
+        if "enablePullRequestAutoMerge" not in query:
+            return {
+                "errors": [
+                    {"type": "UNSUPPORTED", "message": "the fake knows only enablePullRequestAutoMerge"}
+                ]
+            }
+        with self.lock:
+            found = [
+                (r, p)
+                for r in self.repos.values()
+                for p in r.pulls.values()
+                if p.node_id == variables.get("id")
+            ]
+            if not found:
+                return {
+                    "data": None,
+                    "errors": [
+                        {
+                            "type": "NOT_FOUND",
+                            "message": f"Could not resolve to a node with the global id of '{variables.get('id')}'",
+                        }
+                    ],
+                }
+            repo, pull = found[0]
+            if not repo.allow_auto_merge:
+                return {
+                    "data": {"enablePullRequestAutoMerge": None},
+                    "errors": [
+                        {
+                            "type": "UNPROCESSABLE",
+                            "message": "Pull request Auto merge is not allowed for this repository",
+                        }
+                    ],
+                }
+            if repo.mergeable_now:
+                return {
+                    "data": {"enablePullRequestAutoMerge": None},
+                    "errors": [{"type": "UNPROCESSABLE", "message": "Pull request is in clean status"}],
+                }
+            if variables.get("head") and variables["head"] != repo.refs.get(pull.head):
+                return {
+                    "data": {"enablePullRequestAutoMerge": None},
+                    "errors": [
+                        {"type": "UNPROCESSABLE", "message": "Head sha didn't match expected head sha"}
+                    ],
+                }
+            pull.auto_merge = {
+                "enabled_by": {"login": "autodeploy[bot]", "id": 3},
+                "merge_method": variables["method"].lower(),
+                "commit_title": "",
+                "commit_message": "",
+            }
+            return {"data": {"enablePullRequestAutoMerge": {"pullRequest": {"number": pull.number}}}}
+
+    # -- handlers: GitHub Apps -------------------------------------------------------------------
+
+    def h_get_installation(
+        self, app: App, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        installation = app.installations.get(f"{params['owner']}/{params['repo']}".lower())
+        if installation is None:
+            raise Answer(404, "Not Found")
+        answer = {
+            "id": installation,
+            "app_id": app.app_id,
+            "target_type": "Organization",
+            "target_id": 1,
+            "account": {"login": params["owner"], "id": 1},
+            "permissions": dict(app.permissions),
+            "events": [],
+            "repository_selection": "selected",
+            "access_tokens_url": f"{self.api_url}/app/installations/{installation}/access_tokens",
+            "repositories_url": f"{self.api_url}/installation/repositories",
+            "html_url": f"{self.web}/settings/installations/{installation}",
+            "app_slug": "autodeploy",
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+            "single_file_name": None,
+        }
+        return 200, self._complete("GET", "/repos/{owner}/{repo}/installation", 200, answer), {}
+
+    def h_post_access_tokens(
+        self, app: App, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        installation = int(params["installation_id"])
+        repos = {name for name, number in app.installations.items() if number == installation}
+        if not repos:
+            raise Answer(404, "Not Found")
+        token = f"ghs_{hashlib.sha1(f'{installation}{len(self.tokens)}'.encode()).hexdigest()[:36]}"
+        self.add_token(token, app.permissions, repos)
+        answer = {
+            "token": token,
+            "expires_at": "2026-01-01T01:00:00Z",
+            "permissions": dict(app.permissions),
+            "repository_selection": "selected",
+        }
+        return (
+            201,
+            self._complete("POST", "/app/installations/{installation_id}/access_tokens", 201, answer),
+            {},
+        )
+
+
+def _with_port(url: str) -> str:
+    parts = urlsplit(url)
+    port = "(:443)?" if parts.scheme == "https" else "(:80)?"
+    return re.escape(f"{parts.scheme}://{parts.netloc}") + port + re.escape(parts.path)
+
+
+def _handler_name(method: str, template: str) -> str:
+    names = {
+        ("GET", "/repos/{owner}/{repo}"): "get_repo",
+        ("GET", "/repos/{owner}/{repo}/contents/{path}"): "get_contents",
+        ("PUT", "/repos/{owner}/{repo}/contents/{path}"): "put_contents",
+        ("GET", "/repos/{owner}/{repo}/git/ref/{ref}"): "get_git_ref",
+        ("POST", "/repos/{owner}/{repo}/git/refs"): "post_git_refs",
+        ("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}"): "patch_git_refs",
+        ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"): "get_git_commits",
+        ("POST", "/repos/{owner}/{repo}/git/commits"): "post_git_commits",
+        ("POST", "/repos/{owner}/{repo}/git/trees"): "post_git_trees",
+        ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): "get_compare",
+        ("POST", "/repos/{owner}/{repo}/merges"): "post_merges",
+        ("GET", "/repos/{owner}/{repo}/commits"): "get_commits",
+        ("GET", "/repos/{owner}/{repo}/pulls"): "get_pulls",
+        ("POST", "/repos/{owner}/{repo}/pulls"): "post_pulls",
+        ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"): "patch_pull",
+        ("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"): "put_pull_merge",
+        ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"): "post_requested_reviewers",
+        ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"): "post_labels",
+        ("GET", "/repos/{owner}/{repo}/installation"): "get_installation",
+        ("POST", "/app/installations/{installation_id}/access_tokens"): "post_access_tokens",
+        ("POST", "/graphql"): "graphql",
+    }
+    return names.get((method, template), "none")
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """A fake GitHub at https://api.github.com, serving for the test's duration; its answers must
+    all match GitHub's OpenAPI description."""
+    fake = FakeGitHub()
+    with fake.serve():
+        yield fake
+    assert not fake.problems, "\n".join(fake.problems[:20])
