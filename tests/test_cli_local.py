@@ -56,7 +56,7 @@ def test_dry_run_prints_the_exact_diff_and_writes_nothing(gitops: Path, capsys: 
     assert "would deploy my-api/staging: main-1f0c2d9 -> 1.4.0" in err
     patch = gitops.parent / "change.patch"
     patch.write_text(out)
-    subprocess.run(["patch", "-s", "-p1", "-d", str(gitops), "-i", str(patch)], check=True)
+    subprocess.run(["git", "apply", str(patch)], check=True, cwd=gitops)
     assert main(deploy_args(gitops, "--dry-run")) == 0  # the diff, applied, is the deploy itself
     assert "nothing to change" in capsys.readouterr().err
 
