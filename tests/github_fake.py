@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -38,6 +39,7 @@ import requests
 import responses
 
 API = "https://api.github.com"
+TOKEN = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB"  # the token the fake accepts in the tests
 DOCS = "https://docs.github.com/rest"
 WRITE_ALL = {"contents": "write", "pull_requests": "write", "issues": "write", "metadata": "read"}
 READ_ONLY = {"contents": "read", "pull_requests": "read", "metadata": "read"}
@@ -1248,3 +1250,25 @@ def github() -> Iterator[FakeGitHub]:
     with fake.serve():
         yield fake
     assert not fake.problems, "\n".join(fake.problems[:20])
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No GitHub or autodeploy variables but a token; not inside any git checkout."""
+    monkeypatch.chdir(tmp_path)  # no source clone in the working directory: the guard asks GitHub
+    for name in (
+        "AUTODEPLOY_GITHUB_TOKEN",
+        "AUTODEPLOY_APP_ID",
+        "AUTODEPLOY_APP_PRIVATE_KEY",
+        "AUTODEPLOY_GITOPS_REPO",
+        "AUTODEPLOY_BASE_BRANCH",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_SHA",
+        "GITHUB_REPOSITORY",
+        "GITHUB_SERVER_URL",
+        "GITHUB_API_URL",
+        "GITHUB_ACTIONS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)

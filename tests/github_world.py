@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from github.Auth import Token
-from github_fake import FakeGitHub, Repo
+from github_fake import TOKEN, FakeGitHub, Repo
 
 from autodeploy import pipeline
 from autodeploy.github.api import RepoApi
@@ -26,7 +26,6 @@ from autodeploy.plan import DeployRequest, Settings, Target
 
 GITOPS = "team/gitops"
 SOURCE = "team/api"
-TOKEN = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB"
 APPS = ("api", "web")
 ENVS = ("development", "staging", "production")
 

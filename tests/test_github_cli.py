@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 
-import pytest
 from github_fake import FakeGitHub
 from github_world import SOURCE, TOKEN, World, digest
 
@@ -14,27 +13,6 @@ from autodeploy import cli
 from autodeploy.imagefile import read_block
 
 GHES = "https://ghe.example.com/api/v3"
-
-
-@pytest.fixture
-def env(monkeypatch, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)  # no source clone in the working directory: the guard asks GitHub
-    for name in (
-        "AUTODEPLOY_GITHUB_TOKEN",
-        "AUTODEPLOY_APP_ID",
-        "AUTODEPLOY_APP_PRIVATE_KEY",
-        "AUTODEPLOY_GITOPS_REPO",
-        "AUTODEPLOY_BASE_BRANCH",
-        "GITHUB_EVENT_NAME",
-        "GITHUB_EVENT_PATH",
-        "GITHUB_SHA",
-        "GITHUB_REPOSITORY",
-        "GITHUB_SERVER_URL",
-        "GITHUB_API_URL",
-        "GITHUB_ACTIONS",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
 
 
 def deploy_args(world: World, app: str, env_name: str, tag: str, commit: int, *extra: str) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from github_fake import FakeGitHub
-from github_world import SOURCE, TOKEN, World
+from github_world import SOURCE, World
 from registry_server import Image, LocalRegistry, push_image
 
 from autodeploy import cli
@@ -26,23 +26,6 @@ def served(registry: LocalRegistry, registry_env: object) -> Iterator[FakeGitHub
         mock.add_passthru(f"http://{registry.host}")
         yield fake
     assert not fake.problems, "\n".join(fake.problems[:20])
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
-    for name in (
-        "AUTODEPLOY_GITHUB_TOKEN",
-        "AUTODEPLOY_APP_ID",
-        "AUTODEPLOY_APP_PRIVATE_KEY",
-        "GITHUB_SHA",
-        "GITHUB_REPOSITORY",
-        "GITHUB_SERVER_URL",
-        "GITHUB_API_URL",
-        "GITHUB_EVENT_PATH",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
 
 
 def deploy_on_main(world: World, image: Image, tag: str, commit: str) -> None:

@@ -76,7 +76,10 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true", help="print the outcome as JSON on standard output")
 
 
-def add_adapter_arguments(parser: argparse.ArgumentParser) -> None:
+def add_write_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every command that writes a deploy shares: naming, output, registry and GitHub flags."""
+    add_naming_arguments(parser)
+    add_output_arguments(parser)
     registry_args.add_arguments(parser)
     github_args().add_arguments(parser)
 

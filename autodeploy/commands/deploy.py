@@ -48,9 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a clone of the source repository to compare commits in (default: the current directory "
         "when it is one; with --gitops-repo, GitHub's compare API otherwise)",
     )
-    common.add_naming_arguments(parser)
-    common.add_output_arguments(parser)
-    common.add_adapter_arguments(parser)
+    common.add_write_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

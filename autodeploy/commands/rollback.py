@@ -45,9 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--limit", type=int, default=50, help="how many deploys back to look (default: %(default)s)"
     )
-    common.add_naming_arguments(parser)
-    common.add_output_arguments(parser)
-    common.add_adapter_arguments(parser)
+    common.add_write_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
