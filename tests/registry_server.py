@@ -76,6 +76,21 @@ def bcrypt_hash(password: str) -> str:
 # -- the token service -------------------------------------------------------------------------
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet handler of the small HTTP services the tests run on 127.0.0.1, answering JSON."""
+
+    def _reply(self, status: int, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 class TokenService:
     """GET /token?service=...&scope=repository:NAME:ACTIONS, as the distribution token spec describes.
 
@@ -146,7 +161,7 @@ class TokenService:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 query = parse_qs(urlsplit(self.path).query)
                 scopes = query.get("scope", [])
@@ -162,16 +177,6 @@ class TokenService:
                 token = service.issue(user, scopes)
                 self._reply(200, {"token": token, "access_token": token, "expires_in": 300})
 
-            def _reply(self, status: int, body: dict[str, object]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
 
         return Handler
 

@@ -10,12 +10,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from registry_server import PASSWORD, USERNAME, LocalRegistry, Seeded
+from registry_server import PASSWORD, USERNAME, JsonHandler, LocalRegistry, Seeded
 
 from autodeploy import cli, imageref
 from autodeploy.errors import RegistryError
@@ -138,7 +138,7 @@ class FakeDockerEngine:
         self.asked: list[str] = []
         engine = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 if self.path.endswith("/version"):
                     return self._reply(200, {"ApiVersion": "1.45", "Version": "27.0.0"})
@@ -147,16 +147,6 @@ class FakeDockerEngine:
                 engine.asked.append(name)
                 self._reply(*engine.answers.get(name, (404, {"message": f"no such image: {name}"})))
 
-            def _reply(self, status: int, body: dict[str, object]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"tcp://127.0.0.1:{self.server.server_address[1]}"
