@@ -8,7 +8,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from autodeploy.errors import ImageFileError
-from autodeploy.imagefile import BANNER, RULE, Block, read_block, render_scalar, scaffold, write_block
+from autodeploy.imagefile import BANNER, RULE, Block, read_block, scaffold, write_block
+from autodeploy.yamlscalar import render_scalar
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
