@@ -3,10 +3,10 @@ each is committed to the GitOps checkout, and the rollback finds the earlier one
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from checkouts import git, init_checkout
 from registry_server import LocalRegistry, Seeded
 from test_action import Workspace, make_workspace
 
@@ -23,20 +23,13 @@ def workspace(
     return make_workspace(tmp_path, monkeypatch, capsys)
 
 
-def git(repo: Path, *args: str) -> None:
-    identity = ["-c", "user.name=deployer", "-c", "user.email=deployer@example.com"]
-    subprocess.run(["git", *identity, "-C", str(repo), *args], check=True, capture_output=True)
-
-
 def test_rollback_goes_back_to_the_previous_image(
     workspace: Workspace,
     registry: LocalRegistry,
     seeded: Seeded,
 ) -> None:
     gitops = workspace.gitops
-    git(gitops, "init", "-q", "-b", "main")
-    git(gitops, "add", ".")
-    git(gitops, "commit", "-q", "-m", "initial")
+    init_checkout(gitops, author="deployer")
     image = f"{registry.host}/team/app"
     for seeded_image in (seeded.docker_v2, seeded.oci):
         run = workspace.run(
@@ -44,7 +37,7 @@ def test_rollback_goes_back_to_the_previous_image(
         )
         assert run.code == 0, run.err
         assert run.outputs["digest"] == seeded_image.digest  # resolved from the registry
-        git(gitops, "commit", "-q", "-am", f"deploy {seeded_image.tag}")
+        git(gitops, "commit", "-q", "-am", f"deploy {seeded_image.tag}", author="deployer")
 
     run = workspace.run(
         mode="rollback",
@@ -76,13 +69,11 @@ def test_rollback_to_a_tag_given_as_a_full_reference(
     seeded: Seeded,
 ) -> None:
     gitops = workspace.gitops
-    git(gitops, "init", "-q", "-b", "main")
-    git(gitops, "add", ".")
-    git(gitops, "commit", "-q", "-m", "initial")
+    init_checkout(gitops, author="deployer")
     image = f"{registry.host}/team/app"
     for tag in ("docker-v2", "oci", "oci-index"):
         assert workspace.run(gitops_dir="gitops", app="my-api", env="staging", image=image, tag=tag).code == 0
-        git(gitops, "commit", "-q", "-am", f"deploy {tag}")
+        git(gitops, "commit", "-q", "-am", f"deploy {tag}", author="deployer")
     # no image input: the reference in tag names it
     run = workspace.run(
         mode="rollback", gitops_dir="gitops", app="my-api", env="staging", tag=f"{image}:docker-v2"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,15 +15,9 @@ from autodeploy.cli import COMMANDS, main
 from autodeploy.imagefile import read_block
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "gitops"
 DIGEST = "sha256:" + "7" * 64
 COMMIT = "4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f"
 STAGING = "my-api/staging/image.yaml"
-
-
-@pytest.fixture
-def gitops(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(EXAMPLE, tmp_path / "gitops"))
 
 
 @pytest.fixture(autouse=True)

@@ -4,25 +4,18 @@ source repository for the downgrade guard."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from checkouts import example_checkout, git
+from registry_server import Image, LocalRegistry, push_image
 
 from autodeploy.cli import main
 from autodeploy.imagefile import read_block
-from registry_server import Image, LocalRegistry, push_image
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gitops"
 PROD = "my-api/production/image.yaml"
 REPO = "rollback/my-api"
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@e", "GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@e", "PATH": "/usr/bin:/bin"}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +43,7 @@ def source(tmp_path: Path) -> tuple[Path, list[str]]:
 
 @pytest.fixture
 def gitops(tmp_path: Path, registry_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    root = Path(shutil.copytree(EXAMPLE, tmp_path / "gitops"))
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "initial")
+    root = example_checkout(tmp_path)
     for name in ("GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_TOKEN", "AUTODEPLOY_GITHUB_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from checkouts import git
 
 from autodeploy import gitlocal
 from autodeploy.errors import GitError
 from autodeploy.plan import Relation
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e", "PATH": "/usr/bin:/bin"}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
 
 
 def commit(repo: Path, name: str, text: str) -> str:
@@ -48,7 +43,7 @@ def test_log_and_show_keep_crlf(repo: Path) -> None:
     second = commit(repo, "image.yaml", "a: 2\r\n")
     entries = gitlocal.log(str(repo), "image.yaml", limit=10)
     assert [e.commit for e in entries] == [second, first]
-    assert entries[0].subject == "write image.yaml" and entries[0].author == "t"
+    assert entries[0].subject == "write image.yaml" and entries[0].author == "ci"
     assert gitlocal.show(str(repo), first, "image.yaml") == "a: 1\r\n"
     assert gitlocal.show(str(repo), first, "missing") is None
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from checkouts import example_checkout, git
 
 from autodeploy.errors import InputError
 from autodeploy.gitlocal import GitFileHistory
 from autodeploy.history import Deploy, FileVersion, choose, deploys
 from autodeploy.imagefile import Block, write_block
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gitops"
 PATH = "my-api/production/image.yaml"
 
 
@@ -25,18 +23,10 @@ def block(tag: str, n: int) -> Block:
     return Block("my-team/my-api", tag, digest(n), "https://github.com/my-team/my-api", f"{n:07x}abcdef")
 
 
-def git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "alice", "GIT_AUTHOR_EMAIL": "a@e", "GIT_COMMITTER_NAME": "alice", "GIT_COMMITTER_EMAIL": "a@e", "PATH": "/usr/bin:/bin"}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A GitOps checkout whose production image file saw 1.0.0, 1.1.0, an unrelated edit, 1.2.0, 1.1.0."""
-    root = Path(shutil.copytree(EXAMPLE, tmp_path / "gitops"))
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "initial")
+    root = example_checkout(tmp_path, author="alice")
     file = root / PATH
     for number, (tag, subject) in enumerate(
         [("1.0.0", "deploy 1.0.0 (#3)"), ("1.1.0", "Merge pull request #4 from team/prod-release"), (None, "tidy"), ("1.2.0", "deploy 1.2.0"), ("1.1.0", "back to 1.1.0")],
@@ -48,7 +38,7 @@ def repo(tmp_path: Path) -> Path:
         else:
             text = write_block(text, block(tag, {"1.0.0": 1, "1.1.0": 2, "1.2.0": 3}[tag]))
         file.write_text(text)
-        git(root, "commit", "-q", "-am", subject)
+        git(root, "commit", "-q", "-am", subject, author="alice")
     return root
 
 

@@ -14,13 +14,7 @@ from autodeploy.localdir import LocalDir
 from autodeploy.pipeline import read_facts
 from autodeploy.plan import DeployRequest, Facts, Target, plan_deploy
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gitops"
 DIGEST = "sha256:" + "d" * 64
-
-
-@pytest.fixture
-def gitops(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(EXAMPLE, tmp_path / "gitops"))
 
 
 def request(env: str = "staging") -> DeployRequest:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,8 @@ from autodeploy.localdir import LocalDir
 from autodeploy.pipeline import Applied, Provenance, Snapshot, deploy, resolve_targets
 from autodeploy.plan import DeployPlan, DeployRequest, Relation, Target
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gitops"
 DIGEST = "sha256:" + "e" * 64
 STAGING = "my-api/staging/image.yaml"
-
-
-@pytest.fixture
-def gitops(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(EXAMPLE, tmp_path / "gitops"))
 
 
 def request(**kwargs: object) -> DeployRequest:
