@@ -103,7 +103,7 @@ def check_location(args: argparse.Namespace) -> None:
 
 
 def open_repo(args: argparse.Namespace) -> pipeline.GitopsRepo:
-    check_location(args)
+    """The adapter for --gitops-dir or --gitops-repo; callers have run check_location already."""
     if args.gitops_dir:
         from autodeploy.localdir import LocalDir
 
