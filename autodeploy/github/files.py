@@ -3,7 +3,7 @@ file at each of them (one request each, at most `limit`)."""
 
 from __future__ import annotations
 
-from autodeploy.github.api import READ, RepoApi
+from autodeploy.github.api import RepoApi
 from autodeploy.github.models import field
 from autodeploy.history import FileVersion
 
@@ -19,14 +19,7 @@ class GitHubFileHistory:
         found: list[FileVersion] = []
         per_page = max(1, min(100, limit))
         for page in range(1, limit // per_page + 2):
-            got = self.api.client.request(
-                "GET",
-                f"{self.api.prefix}/commits",
-                params={"path": path, "sha": branch, "per_page": per_page, "page": page},
-                doing=doing,
-                needs=READ,
-            )
-            commits = got.data if isinstance(got.data, list) else []
+            commits = self.api.commits_touching(path, branch, page=page, per_page=per_page)
             for item in commits:
                 sha = str(field(item, "sha", doing=doing))
                 author = field(item, "commit", "author", doing=doing) or {}
