@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from autodeploy.errors import GitError, InputError
@@ -112,10 +113,8 @@ class GitFileHistory:
             raise InputError(f"{repo} is not a git checkout: history and rollback read its git log")
         self.repo = repo
 
-    def versions(self, path: str, *, limit: int) -> list[FileVersion]:
-        return [
-            FileVersion(
+    def versions(self, path: str, *, limit: int) -> Iterator[FileVersion]:
+        for entry in log(self.repo, path, limit=limit):
+            yield FileVersion(
                 entry.commit, entry.date, entry.author, entry.subject, show(self.repo, entry.commit, path)
             )
-            for entry in log(self.repo, path, limit=limit)
-        ]

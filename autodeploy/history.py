@@ -7,7 +7,7 @@ this module turns them into deploys and picks the one a rollback goes back to.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,9 +29,10 @@ class FileVersion:
 
 
 class FileHistory(Protocol):
-    """Lists the versions of a file in the GitOps repo, newest first."""
+    """The versions of a file in the GitOps repo, newest first, at most `limit`, read as they are
+    consumed (reading one may cost a request)."""
 
-    def versions(self, path: str, *, limit: int) -> list[FileVersion]: ...
+    def versions(self, path: str, *, limit: int) -> Iterator[FileVersion]: ...
 
 
 @dataclass(frozen=True)
@@ -51,23 +52,33 @@ class Deploy:
         return (self.block.tag, self.block.digest) == (other.block.tag, other.block.digest)
 
 
-def deploys(versions: Sequence[FileVersion], path: str) -> list[Deploy]:
-    """The versions that changed what runs (tag, digest or source commit), newest first."""
+def deploys(versions: Iterable[FileVersion], path: str, *, limit: int | None = None) -> list[Deploy]:
+    """The versions that changed what runs (tag, digest or source commit), newest first; reads only
+    as many versions as it takes to find `limit` of them (and the one before the last)."""
     found: list[Deploy] = []
-    for version in reversed(versions):  # oldest first, to compare each with the one before
-        if version.text is None:
+    run: Deploy | None = None  # the oldest version so far of a run that all hold the same block
+    for version in versions:
+        block = _block(version, path)
+        if block is None:
             continue
-        try:
-            block = read_block(version.text, path=f"{path}@{version.commit[:12]}")
-        except ImageFileError:
-            continue  # a broken version in history is no deploy; it cannot be rolled back to
-        if block is None or not block.tag:
-            continue
-        if found and _key(found[-1].block) == _key(block):
-            continue
-        found.append(Deploy(block, version.commit, version.date, version.author, version.subject))
-    found.reverse()
-    return found
+        if run is not None and _key(run.block) != _key(block):
+            found.append(run)  # the run's oldest version is the deploy; later ones only edited around it
+            if limit is not None and len(found) == limit:
+                return found
+        run = Deploy(block, version.commit, version.date, version.author, version.subject)
+    if run is not None:
+        found.append(run)
+    return found[:limit] if limit is not None else found
+
+
+def _block(version: FileVersion, path: str) -> Block | None:
+    if version.text is None:
+        return None
+    try:
+        block = read_block(version.text, path=f"{path}@{version.commit[:12]}")
+    except ImageFileError:
+        return None  # a broken version in history is no deploy; it cannot be rolled back to
+    return block if block is not None and block.tag else None
 
 
 def _key(block: Block) -> tuple[str | None, str | None, str | None]:

@@ -74,7 +74,7 @@ def tour(world: World) -> None:
     world.deploy("api", "development", "dev-1", 3)  # auto-merge refused as clean: merge now
     gitops.mergeable_now = False
     world.deploy("web", "development", "dev-1", 3)  # auto-merge through GraphQL
-    GitHubFileHistory(RepoApi(world.client(), GITOPS), "main").versions(path, limit=3)
+    list(GitHubFileHistory(RepoApi(world.client(), GITOPS), "main").versions(path, limit=3))
     gitops.write("main", {"web/development/image.yaml": image_yaml("web", "9.9.9", world.commits[6])})
     world.deploy("web", "development", "3.0.1", 2)  # the guard skips it: the base runs a newer commit
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,13 @@ def repo(tmp_path: Path) -> Path:
     root = example_checkout(tmp_path, author="alice")
     file = root / PATH
     for number, (tag, subject) in enumerate(
-        [("1.0.0", "deploy 1.0.0 (#3)"), ("1.1.0", "Merge pull request #4 from team/prod-release"), (None, "tidy"), ("1.2.0", "deploy 1.2.0"), ("1.1.0", "back to 1.1.0")],
+        [
+            ("1.0.0", "deploy 1.0.0 (#3)"),
+            ("1.1.0", "Merge pull request #4 from team/prod-release"),
+            (None, "tidy"),
+            ("1.2.0", "deploy 1.2.0"),
+            ("1.1.0", "back to 1.1.0"),
+        ],
         start=1,
     ):
         text = file.read_text()
@@ -51,7 +58,7 @@ def test_history_lists_deploys_newest_first(repo: Path) -> None:
 
 
 def test_history_works_from_a_subdirectory_checkout(repo: Path) -> None:
-    versions = GitFileHistory(str(repo / "my-api")).versions("production/image.yaml", limit=5)
+    versions = list(GitFileHistory(str(repo / "my-api")).versions("production/image.yaml", limit=5))
     assert versions and versions[0].text == (repo / PATH).read_text()
 
 
@@ -95,3 +102,19 @@ def test_versions_without_a_block_or_unreadable_are_not_deploys() -> None:
         FileVersion("1" * 40, "d1", "a", "s", None),
     ]
     assert [d.gitops_commit for d in deploys(versions, "p")] == ["3" * 40]
+
+
+def test_only_as_many_versions_as_needed_are_read() -> None:
+    texts = [
+        write_block("spec:\n  values:\n    a: 1\n", block(tag, n))
+        for n, tag in enumerate(["3.0", "2.0", "1.0", "0.9"], 1)
+    ]
+    read: list[int] = []
+
+    def versions() -> Iterator[FileVersion]:
+        for number, text in enumerate(texts):
+            read.append(number)
+            yield FileVersion(f"{number:040x}", "d", "a", "s", text)
+
+    assert [d.block.tag for d in deploys(versions(), "p", limit=2)] == ["3.0", "2.0"]
+    assert read == [0, 1, 2]  # the third version is read to know the second ends its run

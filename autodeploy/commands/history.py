@@ -50,12 +50,13 @@ def file_history(args: argparse.Namespace) -> FileHistory:
 
 
 def read(args: argparse.Namespace, *, limit: int) -> list[Deploy]:
-    """The newest `limit` deploys; reads a few more versions than that, since not every commit deploys."""
+    """The newest `limit` deploys. Versions are read as they are needed, up to three per deploy
+    asked for (not every commit that touches the file deploys)."""
     if limit < 1:
         raise InputError("--limit must be 1 or more")
     path = path_of(args)
     versions = file_history(args).versions(path, limit=max(3 * limit, 30))
-    return deploys(versions, path)[:limit]
+    return deploys(versions, path, limit=limit)
 
 
 def as_json(deploy: Deploy) -> dict[str, Any]:
