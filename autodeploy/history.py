@@ -7,8 +7,9 @@ this module turns them into deploys and picks the one a rollback goes back to.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 from autodeploy.errors import ImageFileError, InputError
@@ -53,22 +54,23 @@ class Deploy:
 
 
 def deploys(versions: Iterable[FileVersion], path: str, *, limit: int | None = None) -> list[Deploy]:
-    """The versions that changed what runs (tag, digest or source commit), newest first; reads only
-    as many versions as it takes to find `limit` of them (and the one before the last)."""
-    found: list[Deploy] = []
+    """The newest `limit` deploys (all, without a limit); see iter_deploys."""
+    return list(islice(iter_deploys(versions, path), limit))
+
+
+def iter_deploys(versions: Iterable[FileVersion], path: str) -> Iterator[Deploy]:
+    """The versions that changed what runs (tag, digest or source commit), newest first. Lazy: a
+    deploy is known once the version before it is read, and nothing further is read."""
     run: Deploy | None = None  # the oldest version so far of a run that all hold the same block
     for version in versions:
         block = _block(version, path)
         if block is None:
             continue
         if run is not None and _key(run.block) != _key(block):
-            found.append(run)  # the run's oldest version is the deploy; later ones only edited around it
-            if limit is not None and len(found) == limit:
-                return found
+            yield run  # the run's oldest version is the deploy; later ones only edited around it
         run = Deploy(block, version.commit, version.date, version.author, version.subject)
     if run is not None:
-        found.append(run)
-    return found[:limit] if limit is not None else found
+        yield run
 
 
 def _block(version: FileVersion, path: str) -> Block | None:
@@ -85,28 +87,30 @@ def _key(block: Block) -> tuple[str | None, str | None, str | None]:
     return block.tag, block.digest, block.commit
 
 
-def choose(history: Sequence[Deploy], *, to: str | None, steps: int, label: str) -> Deploy:
-    """The deploy to go back to: the newest one of tag `to`, or the `steps`-th different image back."""
-    if not history:
-        raise InputError(f"found no earlier deploy of {label} in the history of its image file")
-    current = history[0]
-    if to is not None:
-        if current.block.tag == to:
-            raise InputError(f"{label} already runs {to}")
-        for deploy in history[1:]:
-            if deploy.block.tag == to:
-                return deploy
-        known = ", ".join(dict.fromkeys(d.block.tag or "" for d in history)) or "none"
-        raise InputError(f"{label} never ran {to}; the tags in its history are: {known}")
+def choose(history: Iterable[Deploy], *, to: str | None, steps: int, label: str) -> Deploy:
+    """The deploy to go back to: the newest one of tag `to`, or the `steps`-th different image back.
+    Consumes `history` (newest first) only as far as it has to."""
     if steps < 1:
         raise InputError("--steps must be 1 or more")
+    deploys_seen = iter(history)
+    current = next(deploys_seen, None)
+    if current is None:
+        raise InputError(f"found no earlier deploy of {label} in the history of its image file")
+    if to is not None and current.block.tag == to:
+        raise InputError(f"{label} already runs {to}")
+    tags = [current.block.tag or ""]
     distinct: list[Deploy] = []
-    for deploy in history[1:]:
-        if deploy.same_image(current) or any(deploy.same_image(seen) for seen in distinct):
-            continue
-        distinct.append(deploy)
-        if len(distinct) == steps:
-            return deploy
-    raise InputError(
-        f"{label} has only {len(distinct)} earlier image(s) in its history, not {steps}"
-    )
+    for deploy in deploys_seen:
+        if to is not None:
+            if deploy.block.tag == to:
+                return deploy
+            tags.append(deploy.block.tag or "")
+        elif not deploy.same_image(current) and not any(deploy.same_image(seen) for seen in distinct):
+            distinct.append(deploy)
+            if len(distinct) == steps:
+                return deploy
+    if to is not None:
+        raise InputError(
+            f"{label} never ran {to}; the tags in its history are: {', '.join(dict.fromkeys(tags))}"
+        )
+    raise InputError(f"{label} has only {len(distinct)} earlier image(s) in its history, not {steps}")

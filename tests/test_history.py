@@ -118,3 +118,18 @@ def test_only_as_many_versions_as_needed_are_read() -> None:
 
     assert [d.block.tag for d in deploys(versions(), "p", limit=2)] == ["3.0", "2.0"]
     assert read == [0, 1, 2]  # the third version is read to know the second ends its run
+
+
+def test_choose_reads_the_history_only_as_far_as_it_must() -> None:
+    seen: list[str] = []
+
+    def history() -> Iterator[Deploy]:
+        for deploy in fake("1.2.0", "1.1.0", "1.0.0", "0.9.0"):
+            seen.append(deploy.block.tag or "")
+            yield deploy
+
+    assert choose(history(), to=None, steps=1, label="a/e").block.tag == "1.1.0"
+    assert seen == ["1.2.0", "1.1.0"]
+    seen.clear()
+    assert choose(history(), to="1.0.0", steps=1, label="a/e").block.tag == "1.0.0"
+    assert seen == ["1.2.0", "1.1.0", "1.0.0"]

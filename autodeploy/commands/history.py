@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from autodeploy import report, validate
 from autodeploy.commands import common
 from autodeploy.errors import InputError
-from autodeploy.history import Deploy, FileHistory, deploys
+from autodeploy.history import Deploy, FileHistory, iter_deploys
 from autodeploy.plan import DeployRequest, Settings
 
 
@@ -21,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    found = read(args, limit=args.limit)
+    found = list(read(args, limit=args.limit))
     if args.json:
         report.out(json.dumps([as_json(d) for d in found], indent=2))
     elif not found:
@@ -49,14 +51,14 @@ def file_history(args: argparse.Namespace) -> FileHistory:
     return source
 
 
-def read(args: argparse.Namespace, *, limit: int) -> list[Deploy]:
-    """The newest `limit` deploys. Versions are read as they are needed, up to three per deploy
-    asked for (not every commit that touches the file deploys)."""
+def read(args: argparse.Namespace, *, limit: int) -> Iterator[Deploy]:
+    """The deploys, newest first, at most `limit`, read as they are consumed: up to three versions
+    of the file per deploy asked for (not every commit that touches the file deploys)."""
     if limit < 1:
         raise InputError("--limit must be 1 or more")
     path = path_of(args)
     versions = file_history(args).versions(path, limit=max(3 * limit, 30))
-    return deploys(versions, path, limit=limit)
+    return islice(iter_deploys(versions, path), limit)
 
 
 def as_json(deploy: Deploy) -> dict[str, Any]:
