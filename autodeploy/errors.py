@@ -61,3 +61,9 @@ class GitError(AutodeployError):
 
 class ConflictError(AutodeployError):
     """Someone else updated the branch between our read and our write."""
+
+
+class StaleSnapshot(ConflictError):
+    """Not a lost race on a write: the adapter knows its snapshot is out of date (it merged the base
+    into the branch, or found a branch it took to be missing); the pipeline reads again at once,
+    without backing off."""

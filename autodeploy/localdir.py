@@ -27,7 +27,9 @@ class LocalDir:
             raise InputError(f"{relative} resolves outside --gitops-dir (through a symlink?): refusing")
         return full
 
-    def read(self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None) -> Snapshot:
+    def read(
+        self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None, exact: bool = False
+    ) -> Snapshot:
         files = dict(at.files) if at else {}
         for relative in paths:
             files[relative] = self._read(relative)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from autodeploy import imagefile, report
-from autodeploy.errors import ConflictError, InputError
+from autodeploy.errors import ConflictError, InputError, StaleSnapshot
 from autodeploy.imageref import ImageRef
 from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
 
@@ -48,9 +48,13 @@ class Applied:
 class GitopsRepo(Protocol):
     """Where image.yaml files live: a local directory, or a repository on GitHub."""
 
-    def read(self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None) -> Snapshot:
+    def read(
+        self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None, exact: bool = False
+    ) -> Snapshot:
         """Read `paths` from `branch` (or, when it does not exist, the base branch). With `at`, read
-        more paths at the same revision and return `at` merged with them."""
+        more paths at the same revision and return `at` merged with them. An adapter may infer what
+        it does not read, when the compare-and-swap of `apply` proves the inference; `exact` (a dry
+        run, whose diff nothing checks) forbids that."""
         ...
 
     def list_dir(self, path: str, snapshot: Snapshot) -> tuple[str, ...] | None:
@@ -138,7 +142,7 @@ def deploy(
     """Plan the deploy against the repo as it is now and apply it; re-plan when a race is lost."""
     relations: dict[tuple[str, str], Relation] = {}
     for attempt in range(1, max_attempts + 1):
-        snapshot = read_facts(request, repo)
+        snapshot = read_facts(request, repo, exact=dry_run)
         facts = Facts(
             files=snapshot.files,
             listings=snapshot.listings,
@@ -159,17 +163,18 @@ def deploy(
                     f"{plan.branch}; run again"
                 ) from exc
             report.info(f"{exc}; reading again (attempt {attempt + 1} of {max_attempts})")
-            sleep(min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random()))
+            if not isinstance(exc, StaleSnapshot):
+                sleep(min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random()))
             continue
         return Outcome(plan, snapshot, applied)
     raise AssertionError("unreachable")
 
 
-def read_facts(request: DeployRequest, repo: GitopsRepo) -> Snapshot:
+def read_facts(request: DeployRequest, repo: GitopsRepo, *, exact: bool = False) -> Snapshot:
     """The targets' files; for a missing one, also what scaffolding it needs, at the same revision."""
     branch = request.branch
     paths = [request.path(t) for t in request.targets]
-    snapshot = repo.read(paths, branch=branch)
+    snapshot = repo.read(paths, branch=branch, exact=exact)
     missing = [t for t in request.targets if snapshot.files.get(request.path(t)) is None]
     if not missing:
         return snapshot

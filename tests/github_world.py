@@ -88,7 +88,11 @@ class World:
         return Client(Token(token), opts, credentials_hint="check the token")
 
     def repo(
-        self, *, base: str | None = "main", options: PullOptions | None = None, client: Client | None = None
+        self,
+        *,
+        base: str | None = "main",
+        options: PullOptions | None = None,
+        client: Client | None = None,
     ) -> GitHubRepo:
         return GitHubRepo(RepoApi(client or self.client(), GITOPS), base=base, options=options)
 

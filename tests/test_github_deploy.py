@@ -15,7 +15,7 @@ from autodeploy.github.history import PushEvent
 from autodeploy.github.options import PullOptions
 from autodeploy.github.prbody import read_state
 from autodeploy.imagefile import read_block
-from autodeploy.plan import Settings
+from autodeploy.plan import Facts, Settings, plan_deploy
 
 CONTENTS = "GET /repos/{owner}/{repo}/contents/{path}"
 PUT = "PUT /repos/{owner}/{repo}/contents/{path}"
@@ -33,7 +33,7 @@ def test_first_deploy_opens_a_release_pull_request_in_eight_requests(world: Worl
     outcome = world.deploy("api", "production", "1.1.0", 2)
 
     assert world.calls_since(mark) == [
-        CONTENTS,  # prod-release: "No commit found for the ref"
+        PULLS,  # none open from prod-release: the branch is taken not to exist
         "GET /repos/{owner}/{repo}/git/ref/{ref}",  # main
         CONTENTS,  # the file at main's commit
         COMPARE,  # the downgrade guard, in team/api
@@ -78,20 +78,20 @@ def test_update_of_an_open_pull_request(world: World) -> None:
     outcome = world.deploy("api", "production", "1.2.0", 3)
 
     assert world.calls_since(mark) == [
-        CONTENTS,  # the file on prod-release
+        PULLS,  # the open pull request, whose state describes prod-release
+        CONTENTS,  # the file on main: unchanged since prod-release took it, so not stale
         COMPARE,  # the downgrade guard, in team/api
-        PULLS,
-        COMPARE,  # stale base? prod-release...main in team/gitops
-        PUT,
+        PUT,  # its sha is the blob of the file derived for prod-release
         "PATCH /repos/{owner}/{repo}/pulls/{pull_number}",
     ]
+    assert world.fake.calls[mark + 1].query == {"ref": "main"}
     assert outcome.applied and not outcome.applied.pr_created and outcome.applied.pr_number == 1
     assert len(world.gitops.pulls) == 1
     body = world.gitops.pulls[1].body
     assert "`1.0.0` → **`1.2.0`**" in body and "1.1.0" not in body.split("<!-- autodeploy:state")[0]
 
 
-def test_update_costs_five_when_the_push_event_answers_the_guard(world: World, tmp_path) -> None:
+def test_update_costs_four_when_the_push_event_answers_the_guard(world: World, tmp_path) -> None:
     world.deploy("api", "production", "1.1.0", 2)
     event = tmp_path / "event.json"
     event.write_text(
@@ -110,13 +110,7 @@ def test_update_costs_five_when_the_push_event_answers_the_guard(world: World, t
     request = world.request("api", "production", "1.2.0", 3)
     pipeline.deploy(request, world.repo(), history=world.history(push))
 
-    assert world.calls_since(mark) == [
-        CONTENTS,
-        PULLS,
-        COMPARE,
-        PUT,
-        "PATCH /repos/{owner}/{repo}/pulls/{pull_number}",
-    ]
+    assert world.calls_since(mark) == [PULLS, CONTENTS, PUT, "PATCH /repos/{owner}/{repo}/pulls/{pull_number}"]
 
 
 def test_the_same_deploy_again_is_a_no_op_in_two_requests(world: World) -> None:
@@ -125,7 +119,7 @@ def test_the_same_deploy_again_is_a_no_op_in_two_requests(world: World) -> None:
     mark = world.mark()
     outcome = world.deploy("api", "production", "1.1.0", 2)
 
-    assert world.calls_since(mark) == [CONTENTS, PULLS]  # the file, and whether its pull request is open
+    assert world.calls_since(mark) == [PULLS, CONTENTS]  # the pull request, and the file on main
     assert not outcome.changed and not outcome.plan.changed
     assert outcome.applied == pipeline.Applied(None, "prod-release", 1, "https://github.com/team/gitops/pull/1")
     assert world.gitops.refs["prod-release"] == head and len(world.gitops.pulls) == 1
@@ -136,7 +130,7 @@ def test_a_no_op_against_the_base_costs_three(world: World) -> None:
     mark = world.mark()
     outcome = world.deploy("api", "development", "1.1.0", 2)
 
-    assert world.calls_since(mark) == [CONTENTS, "GET /repos/{owner}/{repo}/git/ref/{ref}", CONTENTS]
+    assert world.calls_since(mark) == [PULLS, "GET /repos/{owner}/{repo}/git/ref/{ref}", CONTENTS]
     assert not outcome.changed and "update-development-api" not in world.gitops.refs
 
 
@@ -148,7 +142,7 @@ def test_request_counts_do_not_grow_with_the_repository(github, filler: int) -> 
         mark = world.mark()
         world.deploy("api", "production", tag, commit)
         counts.append(len(world.calls_since(mark)))
-    assert counts == [8, 6, 2]
+    assert counts == [8, 5, 2]
 
 
 def test_development_gets_auto_merge_and_reviewers(world: World) -> None:
@@ -368,18 +362,64 @@ def test_settle_leaves_a_merged_leftover_branch_alone(world: World) -> None:
     outcome = pipeline.deploy(request, repo, history=world.history())
     mark = world.mark()
 
-    assert outcome.applied is None
+    assert outcome.applied is None and not outcome.snapshot.on_branch  # no pull request: main is read
     assert repo.settle(outcome.plan, request, outcome.snapshot) is None
-    assert len(world.calls_since(mark)) == 3  # open pull? main's commit, the file there
+    assert world.calls_since(mark) == []
+
+    snapshot = repo.read(["api/production/image.yaml"], branch="prod-release", exact=True)
+    plan = plan_deploy(request, Facts(snapshot.files))
+    mark = world.mark()
+    assert snapshot.on_branch and not plan.changed
+    assert repo.settle(plan, request, snapshot) is None
+    assert len(world.calls_since(mark)) == 2  # main's commit, the file there (the read listed the pulls)
     assert GITOPS in world.fake.repos and len(world.gitops.pulls) == 1
 
 
 def test_a_bare_not_found_for_a_missing_branch_costs_one_more_request(world: World) -> None:
     world.gitops.plain_missing_ref = True
     mark = world.mark()
-    outcome = world.deploy("api", "production", "1.1.0", 2)
+    outcome = world.deploy("api", "production", "1.1.0", 2, dry_run=True)  # a dry run reads the branch
 
     ref = "GET /repos/{owner}/{repo}/git/ref/{ref}"
-    assert world.calls_since(mark)[:4] == [CONTENTS, ref, ref, CONTENTS]  # prod-release? then main
-    assert len(world.calls_since(mark)) == 9 and outcome.applied and outcome.applied.pr_created
+    assert world.calls_since(mark) == [PULLS, CONTENTS, ref, ref, CONTENTS, COMPARE]  # prod-release? main
+    assert outcome.preview[0].startswith("would create branch prod-release from main @ ")
 
+
+
+def test_a_branch_left_over_from_a_merged_pull_request_is_fast_forwarded_not_read(world: World) -> None:
+    world.deploy("api", "production", "1.1.0", 2)
+    main, branch = world.gitops.refs["main"], world.gitops.refs["prod-release"]
+    tree = world.gitops.merge_trees(world.gitops.merge_base(main, branch), main, branch)
+    assert tree is not None
+    world.gitops.refs["main"] = world.gitops.commit(tree, (main, branch), "Merge pull request #1")
+    world.gitops.pulls[1].state = "closed"  # merged; GitHub keeps the branch unless told otherwise
+    assert world.gitops.refs["main"] != world.gitops.refs["prod-release"]
+    mark = world.mark()
+    outcome = world.deploy("api", "production", "1.2.0", 3)
+
+    assert world.calls_since(mark) == [
+        PULLS,
+        "GET /repos/{owner}/{repo}/git/ref/{ref}",
+        CONTENTS,
+        COMPARE,
+        "POST /repos/{owner}/{repo}/git/refs",  # 422: it exists
+        "PATCH /repos/{owner}/{repo}/git/refs/{ref}",  # main holds all of it: a fast-forward
+        PUT,
+        "POST /repos/{owner}/{repo}/pulls",
+        "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
+    ]
+    assert outcome.applied and outcome.applied.pr_created and outcome.applied.pr_number == 2
+    head = world.gitops.commits[world.gitops.refs["prod-release"]]
+    assert head.parents == (world.gitops.refs["main"],)
+    assert "`1.1.0` → **`1.2.0`**" in world.gitops.pulls[2].body
+
+
+def test_a_branch_with_work_its_base_lacks_is_never_moved_back(world: World) -> None:
+    world.deploy("api", "production", "1.1.0", 2)
+    world.gitops.pulls[1].state = "closed"  # closed unmerged: the branch keeps 1.1.0
+    held = world.gitops.refs["prod-release"]
+    outcome = world.deploy("web", "production", "2.1.0", 3)
+
+    assert held in world.gitops.ancestors(world.gitops.refs["prod-release"])
+    assert read_block(world.text("prod-release", "api/production/image.yaml") or "").tag == "1.1.0"
+    assert outcome.applied and outcome.applied.pr_created and outcome.applied.pr_number == 2

@@ -90,18 +90,48 @@ def test_after_merging_the_guard_sees_the_bases_newer_deploy(world: World) -> No
     assert mergeable(world.gitops, "prod-release")
 
 
-def test_another_apps_conflicting_file_keeps_the_branchs_block_on_the_bases_text(world: World) -> None:
+def web_hotfix_on_main(world: World) -> None:
+    """A hotfix of web on main, while prod-release deploys web 2.1.0: the two conflict."""
     web = "web/production/image.yaml"
-    world.deploy("web", "production", "2.1.0", 3)
     base_text = with_block(world.text("main", web) or "", "web", "2.0.5", world.commits[2]).replace(
         "replicaCount: 2", "replicaCount: 5"
     )
     world.gitops.write("main", {web: base_text}, "web hotfix")
+
+
+def test_another_apps_stale_file_is_left_to_that_apps_next_deploy(world: World) -> None:
+    web = "web/production/image.yaml"
+    world.deploy("web", "production", "2.1.0", 3)
+    web_hotfix_on_main(world)
+    mark = world.mark()
     world.deploy("api", "production", "1.1.0", 2)
+
+    assert MERGES not in world.calls_since(mark) and len(world.calls_since(mark)) == 5
+    assert tag(world, "prod-release", "api/production/image.yaml") == "1.1.0"
+    assert not mergeable(world.gitops, "prod-release")  # web's conflict is not api's to settle
+
+    world.deploy("web", "production", "2.2.0", 4)
+    text = world.text("prod-release", web) or ""
+    assert "replicaCount: 5" in text and tag(world, "prod-release", web) == "2.2.0"
+    assert tag(world, "prod-release", "api/production/image.yaml") == "1.1.0"
+    assert mergeable(world.gitops, "prod-release")
+    assert "`2.0.5` → **`2.2.0`**" in world.gitops.pulls[1].body
+
+
+def test_a_merge_for_our_file_gives_another_apps_conflicting_file_the_branchs_block(world: World) -> None:
+    web, api = "web/production/image.yaml", "api/production/image.yaml"
+    world.deploy("api", "production", "1.1.0", 2)
+    world.deploy("web", "production", "2.1.0", 3)
+    web_hotfix_on_main(world)
+    world.gitops.write(
+        "main", {api: (world.text("main", api) or "").replace("replicaCount: 2", "replicaCount: 4")}
+    )
+    world.deploy("api", "production", "1.2.0", 3)
 
     text = world.text("prod-release", web) or ""
     assert "replicaCount: 5" in text and tag(world, "prod-release", web) == "2.1.0"
-    assert tag(world, "prod-release", "api/production/image.yaml") == "1.1.0"
+    assert "replicaCount: 4" in (world.text("prod-release", api) or "")
+    assert tag(world, "prod-release", api) == "1.2.0"
     assert mergeable(world.gitops, "prod-release")
 
 
@@ -113,9 +143,12 @@ def test_a_leftover_branch_of_a_squash_merged_pull_request_is_brought_up_to_date
     tree = world.gitops.merge_trees(world.gitops.merge_base(main, branch), main, branch)
     world.gitops.refs["main"] = world.gitops.commit(tree, (main,), "Production release (#1)")  # squash
     pull.state, pull.merged = "closed", True
+    mark = world.mark()
     outcome = world.deploy("api", "production", "1.2.0", 3)
 
     assert outcome.applied and outcome.applied.pr_created and outcome.applied.pr_number == 2
+    puts = [c.status for c in world.fake.calls[mark:] if c.method == "PUT"]
+    assert puts == [200]  # merging main changed nothing the deploy planned on: no second read
     assert mergeable(world.gitops, "prod-release")
     assert world.gitops.refs["main"] in world.gitops.ancestors(world.gitops.refs["prod-release"])
     body = world.gitops.pulls[2].body

@@ -93,11 +93,14 @@ class RepoApi:
         doing = f"reading the repository {self.repo}"
         got = self.client.request("GET", self.prefix, doing=doing, allow=(404,), needs=READ)
         if got.status == 404:
-            raise InputError(
-                f"the repository {self.repo} does not exist or the token cannot see it; check --gitops-repo "
-                "and that the token (or the App's installation) has access to it"
-            )
+            raise self._missing()
         return str(field(got.data, "default_branch", doing=doing))
+
+    def _missing(self) -> InputError:
+        return InputError(
+            f"the repository {self.repo} does not exist or the token cannot see it; check --gitops-repo "
+            "and that the token (or the App's installation) has access to it"
+        )
 
     def commit(self, sha: str) -> Commit:
         doing = f"reading commit {sha[:12]} of {self.repo}"
@@ -228,8 +231,11 @@ class RepoApi:
             f"{self.prefix}/pulls",
             params={"state": "open", "head": f"{self.owner}:{branch}", "per_page": 5},
             doing=doing,
+            allow=(404,),
             needs="`pull-requests: read`",
         )
+        if got.status == 404:
+            raise self._missing()  # the list is never 404 for a repository that exists
         pulls = [Pull.from_json(item, doing) for item in got.data or ()]
         return min(pulls, key=lambda p: p.number) if pulls else None
 

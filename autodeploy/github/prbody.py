@@ -35,6 +35,7 @@ class Row:
     old_digest: str | None = None
     old_commit: str | None = None
     reason: str | None = None  # why, for a rollback
+    source_repo: str | None = None  # the block's GITHUB_REPOSITORY comment, for deriving the file
 
     @property
     def is_noop(self) -> bool:

@@ -5,18 +5,19 @@ the base into the branch, never force-push.
 the pull request's hidden state says which files it changes, two when it does not. A merge is
 made only when a changed file overlaps: first with the merges API (one request); when that
 conflicts, by hand with the Git Data API, taking the base's side for the files this run is about
-to write (it re-reads and re-plans them on top: the compare-and-swap of its commit fails) and, for
-other apps' image files changed on both sides, the base's text with the branch's generated block.
+to write and, for other apps' image files changed on both sides, the base's text with the branch's
+generated block. A merge that changed a file this run writes (the base's blob is not the one it
+planned on) ends the attempt (StaleSnapshot): the pipeline reads it again at once and re-plans.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from autodeploy import report
-from autodeploy.errors import ConflictError, GitHubError, ImageFileError
+from autodeploy.errors import ConflictError, GitHubError, ImageFileError, StaleSnapshot
 from autodeploy.github.api import RepoApi
 from autodeploy.github.models import Comparison, Pull
 from autodeploy.github.prbody import State, read_state
@@ -34,8 +35,11 @@ class BranchView:
     merged: bool = False  # the base was merged in just now
 
 
-def look(api: RepoApi, *, branch: str, base: str, pull: Pull | None, targets: Collection[str]) -> BranchView:
-    """Read what the branch changes and merge the base in when it is stale for those files."""
+def look(
+    api: RepoApi, *, branch: str, base: str, pull: Pull | None, targets: Mapping[str, str | None]
+) -> BranchView:
+    """Read what the branch changes and merge the base in when it is stale for those files.
+    `targets` are the files this run writes, each with the blob sha it planned on."""
     state = read_state(pull.body) if pull else None
     head = pull.head_sha if pull else branch
     in_sync = pull is not None and state is not None and state.head == pull.head_sha
@@ -59,6 +63,10 @@ def look(api: RepoApi, *, branch: str, base: str, pull: Pull | None, targets: Co
         raise ConflictError(f"{branch} was deleted while autodeploy was updating it")
     if outcome == "conflict":
         _merge_by_hand(api, branch=branch, base=base, head=head, moved=moved, prefer_base=targets)
+    theirs = {changed.path: changed.sha for changed in moved.files}
+    rewritten = sorted(path for path in stale & set(targets) if theirs.get(path, "") != targets[path])
+    if outcome != "nothing" and rewritten:  # the merge changed what this run planned on
+        raise StaleSnapshot(f"merged {base} into {branch}, which changed {', '.join(rewritten)}")
     return BranchView(pull, state, False, changes, merged=outcome != "nothing")
 
 

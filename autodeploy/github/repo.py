@@ -1,11 +1,16 @@
 """A GitOps repo on GitHub as a `pipeline.GitopsRepo`: no clone, a handful of requests per deploy.
 
-Reading one file costs one request on an existing branch (contents API by branch name); on a
-branch that does not exist yet, GitHub's 404 says so ("No commit found for the ref"), and the
-file is read from the base at the commit its branch points at (two more). Writing is always
+Reading one file starts with the branch's open pull request, which the deploy needs anyway:
+  one is open   the file is read from the base, and the branch's text derived from it and the pull
+                request's state (derive.py): one request that also shows whether the base changed
+                the file since the branch took it; the write's compare-and-swap proves the guess;
+  none is open  the branch is taken not to exist and the file is read from the base at the commit
+                it points at (two requests); creating the branch fails if it does exist after all
+                (a leftover), and the next attempt reads it.
+In a dry run (`exact`) and after a lost race, the branch itself is read instead. Writing is always
 compare-and-swap, never forced:
-  one file        the contents API PUT with the blob sha that was read: one request that commits
-                  (GitHub signs it) and moves the branch, or 409 when the file or branch moved;
+  one file        the contents API PUT with the blob sha of the text planned on: one request that
+                  commits (GitHub signs it) and moves the branch, or 409 when the file or branch moved;
   several files   a tree and a commit on the commit that was read, then a fast-forward-only ref
                   update (422 when the branch moved);
   a new branch    POST git/refs from the base commit that was read (422 when another run made it).
@@ -18,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from autodeploy import report
-from autodeploy.errors import ConflictError, GitHubError
-from autodeploy.github import refresh
+from autodeploy.errors import ConflictError, GitHubError, StaleSnapshot
+from autodeploy.github import derive, refresh
 from autodeploy.github.api import RepoApi
-from autodeploy.github.models import Commit, blob_sha
+from autodeploy.github.models import Commit, Pull, blob_sha
 from autodeploy.github.options import PullOptions
 from autodeploy.github.prbody import Row, State, merge_rows
 from autodeploy.github.pulls import PullRequests
@@ -31,11 +36,20 @@ from autodeploy.plan import Change, DeployPlan, DeployRequest
 
 
 class GitHubRepo:
-    def __init__(self, api: RepoApi, *, base: str | None = None, options: PullOptions | None = None) -> None:
+    def __init__(
+        self,
+        api: RepoApi,
+        *,
+        base: str | None = None,
+        options: PullOptions | None = None,
+    ) -> None:
         self.api = api
         self.repo = api.repo
         self._base = base
         self.options = options or PullOptions()
+        self._lost_race = False  # then every later read reads the branch itself
+        self._pulls: dict[str, Pull | None] = {}  # each branch's open pull request, as of this read
+        self._derived: Snapshot | None = None
 
     @property
     def base(self) -> str:
@@ -46,13 +60,24 @@ class GitHubRepo:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def read(self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None) -> Snapshot:
+    def read(
+        self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None, exact: bool = False
+    ) -> Snapshot:
         if at is not None:
             ref = at.revision or (branch if at.on_branch else self.base)
             files = dict(at.files)
             files.update((path, self.api.read_file(path, ref)[0]) for path in paths)
             return replace(at, files=files)
+        self._pulls, self._derived = {}, None
+        exact = exact or self._lost_race
         if len(paths) == 1:
+            pull = self._pull(branch)
+            if pull is None and not exact:
+                return self._read_base(paths, branch)
+            if pull is not None and not exact:
+                derived = self._derive(paths[0], branch, pull)
+                if derived is not None:
+                    return derived
             text, ref_found = self.api.read_file(paths[0], branch)
             if text is not None:
                 return Snapshot({paths[0]: text}, on_branch=True, where=f"branch {branch} of {self.repo}")
@@ -63,9 +88,30 @@ class GitHubRepo:
             return self._read_at(
                 paths, head, on_branch=True, where=f"branch {branch} of {self.repo} @ {head[:7]}"
             )
+        return self._read_base(paths, branch)
+
+    def _read_base(self, paths: Sequence[str], branch: str) -> Snapshot:
         base = self.api.base_ref(self.base)
         where = f"{self.base} of {self.repo} @ {base[:7]} (no branch {branch} yet)"
         return self._read_at(paths, base, on_branch=False, where=where)
+
+    def _derive(self, path: str, branch: str, pull: Pull) -> Snapshot | None:
+        state = derive.current_state(pull)
+        if state is None:
+            return None
+        base_text, _ = self.api.read_file(path, pull.base_ref)
+        text = derive.branch_text(path, base_text, state) if base_text is not None else None
+        if text is None:
+            return None
+        where = f"branch {branch} of {self.repo} (from {pull.base_ref} and pull request #{pull.number})"
+        self._derived = Snapshot({path: text}, on_branch=True, where=where)
+        return self._derived
+
+    def _pull(self, branch: str) -> Pull | None:
+        """The branch's open pull request: listed once per read, shared by everything after it."""
+        if branch not in self._pulls:
+            self._pulls[branch] = self.api.open_pull(branch)
+        return self._pulls[branch]
 
     def _read_at(self, paths: Sequence[str], sha: str, *, on_branch: bool, where: str) -> Snapshot:
         files = {path: self.api.read_file(path, sha)[0] for path in paths}
@@ -89,7 +135,7 @@ class GitHubRepo:
         api = "the contents API" if len(plan.changed) == 1 else "the Git Data API"
         subject = plan.commit_message.splitlines()[0]
         lines.append(f"would commit to {branch} in {self.repo} (through {api}, signed by GitHub): {subject}")
-        pull = self.api.open_pull(branch) if snapshot.on_branch else None
+        pull = self._pull(branch) if snapshot.on_branch else None
         if pull is not None:
             lines.append(f"would update pull request #{pull.number} {pull.url} (its table of deploys)")
         else:
@@ -110,6 +156,20 @@ class GitHubRepo:
 
     def apply(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied:
         self._check_permissions()
+        try:
+            return self._apply(plan, request, snapshot)
+        except ConflictError as exc:
+            self._lost_race = True  # whatever was assumed, the next attempt reads what is there
+            pull = self._pulls.get(plan.branch)
+            if snapshot is self._derived and pull is not None:
+                paths = ", ".join(change.path for change in plan.changed)
+                raise ConflictError(
+                    f"{paths} on {plan.branch} is not {pull.base_ref}'s with pull request #{pull.number}'s "
+                    f"block ({pull.base_ref} or another run changed it)"
+                ) from exc
+            raise
+
+    def _apply(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied:
         branch = plan.branch
         prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
         own = [_row(change, request) for change in plan.changed]
@@ -119,10 +179,15 @@ class GitHubRepo:
                 plan=plan, branch=branch, base=self.base, state=State(commit.sha, tuple(own))
             )
         else:
-            found = self.api.open_pull(branch)
+            found = self._pull(branch)
             base = self._base or (found.base_ref if found else self.base)
-            targets = [change.path for change in plan.changed]
-            view = refresh.look(self.api, branch=branch, base=base, pull=found, targets=targets)
+            if snapshot is self._derived and found is not None:
+                view = refresh.BranchView(found, derive.current_state(found), in_sync=True, changes=None)
+            else:
+                targets = {
+                    c.path: blob_sha(c.old_text) if c.old_text is not None else None for c in plan.changed
+                }
+                view = refresh.look(self.api, branch=branch, base=base, pull=found, targets=targets)
             commit = self._commit(plan, branch, snapshot)
             state = self._table(prs, view, commit, base, own)
             if found is None:
@@ -139,7 +204,7 @@ class GitHubRepo:
         if not snapshot.on_branch:
             return None
         branch = plan.branch
-        pull = self.api.open_pull(branch)
+        pull = self._pull(branch)
         prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
         if pull is not None:
             return Applied(None, branch, pull.number, pull.url, False, pull.auto_merge)
@@ -177,13 +242,20 @@ class GitHubRepo:
         assert base_sha is not None, "a snapshot of the base branch names its commit"
         changes = plan.changed
         if len(changes) == 1:
-            if not self.api.create_ref(branch, base_sha):
-                raise ConflictError(f"another run created {branch} first")
+            self._start_branch(branch, base_sha)
             return self._put(changes[0], plan, branch)
         commit = self._git_commit(plan, base_sha)
-        if not self.api.create_ref(branch, commit.sha):
-            raise ConflictError(f"another run created {branch} first")
+        self._start_branch(branch, commit.sha)
         return commit
+
+    def _start_branch(self, branch: str, sha: str) -> None:
+        """Create `branch` at `sha`. One left over from a merged pull request (nothing on it that its
+        base lacks) is moved there instead: a fast-forward, which fails if it holds anything else."""
+        if self.api.create_ref(branch, sha) or self.api.update_ref(branch, sha):
+            return
+        raise StaleSnapshot(
+            f"{branch} exists with commits its base lacks (another run's, or a closed pull request's)"
+        )
 
     def _commit(self, plan: DeployPlan, branch: str, snapshot: Snapshot) -> Commit:
         changes = plan.changed
@@ -246,4 +318,5 @@ def _row(change: Change, request: DeployRequest) -> Row:
         old_digest=old.digest if old else None,
         old_commit=old.commit if old else None,
         reason=request.reason if request.rollback else None,
+        source_repo=change.new.source_repo,
     )
