@@ -627,7 +627,9 @@ class FakeGitHub:
             ref = query.get("ref", repo.default_branch)
             sha = repo.resolve(ref)
             if sha is None:
-                raise Answer(404, "Not Found" if repo.plain_missing_ref else f"No commit found for the ref {ref}")
+                raise Answer(
+                    404, "Not Found" if repo.plain_missing_ref else f"No commit found for the ref {ref}"
+                )
             path = params["path"].strip("/")
             tree = repo.commits[sha].tree
             if path in tree:
@@ -983,6 +985,7 @@ class FakeGitHub:
         self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
     ) -> tuple[int, Any]:
         with self.lock:
+            _check_body(body)
             head, base = body["head"], body["base"]
             if head not in repo.refs or base not in repo.refs:
                 field_name = "head" if head not in repo.refs else "base"
@@ -1035,6 +1038,7 @@ class FakeGitHub:
             pull = repo.pulls.get(int(params["pull_number"]))
             if pull is None:
                 raise Answer(404, "Not Found")
+            _check_body(body)
             pull.body = body.get("body", pull.body)
             pull.title = body.get("title", pull.title)
             return 200, self._pull_json(repo, pull, "/repos/{owner}/{repo}/pulls/{pull_number}", "PATCH", 200)
@@ -1272,3 +1276,20 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+
+
+def _check_body(body: Any) -> None:
+    """GitHub refuses a pull request body over 65,536 characters."""
+    if len(body.get("body") or "") > 65_536:
+        raise Answer(
+            422,
+            "Validation Failed",
+            errors=[
+                {
+                    "resource": "Issue",
+                    "field": "body",
+                    "code": "custom",
+                    "message": "body is too long (maximum is 65536 characters)",
+                }
+            ],
+        )

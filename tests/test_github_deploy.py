@@ -6,6 +6,7 @@ Every request is counted, the downgrade guard's compare in the source repo inclu
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from github_world import GITOPS, SOURCE, World, digest, image_yaml
@@ -13,7 +14,7 @@ from github_world import GITOPS, SOURCE, World, digest, image_yaml
 from autodeploy import pipeline
 from autodeploy.github.history import PushEvent
 from autodeploy.github.options import PullOptions
-from autodeploy.github.prbody import read_state
+from autodeploy.github.prbody import State, read_state, write_body
 from autodeploy.imagefile import read_block
 from autodeploy.plan import Facts, Settings, plan_deploy
 
@@ -423,3 +424,19 @@ def test_a_branch_with_work_its_base_lacks_is_never_moved_back(world: World) -> 
     assert held in world.gitops.ancestors(world.gitops.refs["prod-release"])
     assert read_block(world.text("prod-release", "api/production/image.yaml") or "").tag == "1.1.0"
     assert outcome.applied and outcome.applied.pr_created and outcome.applied.pr_number == 2
+
+
+def test_a_release_of_hundreds_of_apps_keeps_its_body_within_githubs_limit(world: World) -> None:
+    world.deploy("api", "production", "1.1.0", 2)
+    pull = world.gitops.pulls[1]
+    state = read_state(pull.body)
+    assert state is not None
+    others = tuple(
+        replace(state.rows[0], path=f"app{n:03}/production/image.yaml", app=f"app{n:03}") for n in range(300)
+    )
+    pull.body = write_body(pull.body, State(state.head, state.rows + others), limit=10**9)  # as if it fit
+    outcome = world.deploy("web", "production", "2.0.0", 3)
+
+    body = world.gitops.pulls[1].body
+    assert outcome.applied and outcome.applied.pr_number == 1
+    assert len(body) <= 65_536 and "more (the table is longer than a pull request body holds)" in body

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from autodeploy.github.models import ChangedFile, Comparison
-from autodeploy.github.prbody import BEGIN, END, Row, State, merge_rows, read_state, render, write_body
+from autodeploy.github.prbody import (
+    BEGIN,
+    END,
+    MAX_BODY,
+    Row,
+    State,
+    merge_rows,
+    read_state,
+    render,
+    write_body,
+)
 from autodeploy.github.rows import path_pattern, rows_from_comparison, sides
 
 OLD, NEW = "a" * 40, "b" * 40
@@ -135,3 +145,28 @@ def test_path_patterns() -> None:
     match = pattern.fullmatch("clusters/prod/apps/team/api.yaml")
     assert match and match.group("env") == "prod" and match.group("app") == "team/api"
     assert pattern.fullmatch("clusters/prod/other/api.yaml") is None
+
+
+def rows(count: int) -> tuple[Row, ...]:
+    return tuple(
+        Row(**{**ROW.__dict__, "path": f"app{n:03}/production/image.yaml", "app": f"app{n:03}"})
+        for n in range(count)
+    )
+
+
+def test_a_body_over_githubs_limit_shows_the_rows_that_fit_and_keeps_the_state() -> None:
+    state = State("c" * 40, rows(100))
+    body = write_body("Notes.", state)
+
+    assert len(write_body("Notes.", state, limit=10**9)) > MAX_BODY >= len(body)
+    assert body.startswith("Notes.\n\n" + BEGIN) and read_state(body) == state
+    shown = body.count("| `production` |")
+    assert 0 < shown < 100 and f"…and {100 - shown} more" in body
+
+
+def test_a_state_too_long_for_a_body_is_left_out() -> None:
+    body = write_body("Notes.", State("c" * 40, rows(400)))
+
+    assert len(body) <= MAX_BODY and read_state(body) is None
+    shown = body.count("| `production` |")
+    assert shown > 100 and f"…and {400 - shown} more" in body and body.endswith(END)

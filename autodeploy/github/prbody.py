@@ -18,6 +18,7 @@ END = "<!-- autodeploy:end -->"
 _STATE_RE = re.compile(r"<!-- autodeploy:state (\{.*?\}) -->", re.DOTALL)
 _SECTION_RE = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
 _DIGEST_SHOWN = len("sha256:") + 12
+MAX_BODY = 65_536  # characters GitHub takes in a pull request body
 
 
 @dataclass(frozen=True)
@@ -64,40 +65,65 @@ def read_state(body: str) -> State | None:
         return None
 
 
-def write_body(existing: str, state: State) -> str:
-    """`existing` with autodeploy's section replaced by one for `state` (or added at its end)."""
-    section = render(state)
+def write_body(existing: str, state: State, *, limit: int = MAX_BODY) -> str:
+    """`existing` with autodeploy's section replaced by one for `state` (or added at its end), within
+    GitHub's limit: when every row does not fit, the table shows those that do; when the hidden
+    state does not fit either, it is left out (the next run rebuilds the table from a comparison)."""
+    body = _fit(existing, state, limit, hidden=True)
+    return body if len(body) <= limit else _fit(existing, state, limit, hidden=False)
+
+
+def _fit(existing: str, state: State, limit: int, *, hidden: bool) -> str:
+    shown = len(state.rows)
+    body = _with_section(existing, render(state, hidden=hidden))
+    while len(body) > limit and shown > 0:  # at most one render per row; a few in practice
+        shown = max(0, min(shown - 1, shown * limit // len(body)))
+        body = _with_section(existing, render(state, shown=shown, hidden=hidden))
+    return body
+
+
+def _with_section(existing: str, section: str) -> str:
     if existing and _SECTION_RE.search(existing):
         return _SECTION_RE.sub(lambda _: section, existing, count=1)
     return f"{existing.rstrip()}\n\n{section}" if existing.strip() else section
 
 
-def render(state: State) -> str:
+def render(state: State, *, shown: int | None = None, hidden: bool = True) -> str:
+    """The section for `state`: its first `shown` rows in the table (all by default), and the
+    hidden state unless `hidden` is False."""
     rows = sorted(state.rows, key=lambda r: (r.app, r.env, r.path))
+    visible = rows if shown is None else rows[:shown]
     lines = [BEGIN, "### Deploys on this branch", ""]
-    if rows:
+    if visible:
         lines += [
             "| App | Environment | Tag | Digest | Source commit | Changes |",
             "| --- | --- | --- | --- | --- | --- |",
         ]
-        lines += [_table_row(row) for row in rows]
-    else:
+        lines += [_table_row(row) for row in visible]
+    elif not rows:
         lines.append("Nothing: this branch deploys the same images as its base.")
-    for row in rows:
+    if len(visible) < len(rows):
+        more = len(rows) - len(visible)
+        lines += [
+            "",
+            f"…and {more} more (the table is longer than a pull request body holds): see Files changed.",
+        ]
+    for row in visible:
         if row.reason:
             lines += [
                 "",
                 f"**Rollback** of `{row.app}` in `{row.env}` to `{row.new_tag}`: {_one_line(row.reason)}",
             ]
-    payload = json.dumps({"head": state.head, "rows": [asdict(r) for r in rows]}, separators=(",", ":"))
-    payload = payload.replace("-->", "--\\u003e")  # a reason must not end the HTML comment
     lines += [
         "",
         "<sub>autodeploy rewrites this section on every deploy to this branch; "
         "write your notes above it.</sub>",
-        f"<!-- autodeploy:state {payload} -->",
-        END,
     ]
+    if hidden:
+        payload = json.dumps({"head": state.head, "rows": [asdict(r) for r in rows]}, separators=(",", ":"))
+        payload = payload.replace("-->", "--\\u003e")  # a reason must not end the HTML comment
+        lines.append(f"<!-- autodeploy:state {payload} -->")
+    lines.append(END)
     return "\n".join(lines)
 
 
