@@ -36,18 +36,12 @@ from autodeploy.plan import Change, DeployPlan, DeployRequest
 
 
 class GitHubRepo:
-    def __init__(
-        self,
-        api: RepoApi,
-        *,
-        base: str | None = None,
-        options: PullOptions | None = None,
-    ) -> None:
+    def __init__(self, api: RepoApi, *, base: str | None = None, options: PullOptions | None = None) -> None:
         self.api = api
         self.repo = api.repo
         self._base = base
         self.options = options or PullOptions()
-        self._lost_race = False  # then every later read reads the branch itself
+        self._infer = True  # derive files and take a branch without a pull request to be missing
         self._pulls: dict[str, Pull | None] = {}  # each branch's open pull request, as of this read
         self._derived: Snapshot | None = None
 
@@ -69,7 +63,7 @@ class GitHubRepo:
             files.update((path, self.api.read_file(path, ref)[0]) for path in paths)
             return replace(at, files=files)
         self._pulls, self._derived = {}, None
-        exact = exact or self._lost_race
+        exact = exact or not self._infer
         if len(paths) == 1:
             pull = self._pull(branch)
             if pull is None and not exact:
@@ -159,7 +153,7 @@ class GitHubRepo:
         try:
             return self._apply(plan, request, snapshot)
         except ConflictError as exc:
-            self._lost_race = True  # whatever was assumed, the next attempt reads what is there
+            self._infer = False  # whatever was assumed, the next attempt reads what is there
             pull = self._pulls.get(plan.branch)
             if snapshot is self._derived and pull is not None:
                 paths = ", ".join(change.path for change in plan.changed)
