@@ -110,25 +110,13 @@ def scenarios(files: int) -> dict[str, dict[str, int]]:
             out["update of an open PR whose base changed its file"] = counted(
                 world, lambda: world.deploy("api", "production", "1.5.0", 5)
             )
-            release = world.gitops.pulls[1]
-            main, branch = world.gitops.refs["main"], world.gitops.refs[release.head]
-            tree = world.gitops.merge_trees(world.gitops.merge_base(main, branch), main, branch)
-            assert tree is not None
-            world.gitops.refs["main"] = world.gitops.commit(tree, (main, branch), "Merge pull request #1")
-            release.state, release.merged = "closed", True
+            world.merge_pull(1)
             out["first deploy after the release PR merged (branch kept)"] = counted(
                 world, lambda: world.deploy("api", "production", "1.6.0", 6)
             )
-            release = world.gitops.pulls[
-                max(
-                    n for n, p in world.gitops.pulls.items() if p.state == "open" and p.head == "prod-release"
-                )
-            ]
-            main, branch = world.gitops.refs["main"], world.gitops.refs[release.head]
-            tree = world.gitops.merge_trees(world.gitops.merge_base(main, branch), main, branch)
-            assert tree is not None
-            world.gitops.refs["main"] = world.gitops.commit(tree, (main,), "Production release (#2)")
-            release.state, release.merged = "closed", True
+            world.merge_pull(
+                max(n for n, p in world.gitops.pulls.items() if p.head == "prod-release"), squash=True
+            )
             out["first deploy after the release PR squash-merged (branch kept)"] = counted(
                 world, lambda: world.deploy("api", "production", "1.7.0", 7)
             )

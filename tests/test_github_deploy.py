@@ -389,11 +389,7 @@ def test_a_bare_not_found_for_a_missing_branch_costs_one_more_request(world: Wor
 
 def test_a_branch_left_over_from_a_merged_pull_request_is_fast_forwarded_not_read(world: World) -> None:
     world.deploy("api", "production", "1.1.0", 2)
-    main, branch = world.gitops.refs["main"], world.gitops.refs["prod-release"]
-    tree = world.gitops.merge_trees(world.gitops.merge_base(main, branch), main, branch)
-    assert tree is not None
-    world.gitops.refs["main"] = world.gitops.commit(tree, (main, branch), "Merge pull request #1")
-    world.gitops.pulls[1].state = "closed"  # merged; GitHub keeps the branch unless told otherwise
+    world.merge_pull(1)  # a merge commit; GitHub keeps the branch unless told otherwise
     assert world.gitops.refs["main"] != world.gitops.refs["prod-release"]
     mark = world.mark()
     outcome = world.deploy("api", "production", "1.2.0", 3)

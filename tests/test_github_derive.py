@@ -100,14 +100,23 @@ def world(github) -> World:
     return World(github)
 
 
+def reads(world: World, mark: int) -> list[str | None]:
+    """The ref of each file read since `mark`."""
+    return [c.query.get("ref") for c in world.fake.calls[mark:] if f"{c.method} {c.template}" == CONTENTS]
+
+
+def puts(world: World, mark: int) -> list[int]:
+    """The status of each contents PUT since `mark`."""
+    return [c.status for c in world.fake.calls[mark:] if f"{c.method} {c.template}" == PUT]
+
+
 def test_an_update_reads_the_base_and_proves_the_guess_with_its_write(world: World) -> None:
     world.deploy("api", "production", "1.1.0", 2)
     mark = world.mark()
     outcome = world.deploy("api", "production", "1.2.0", 3)
 
-    reads = [c.query.get("ref") for c in world.fake.calls[mark:] if f"{c.method} {c.template}" == CONTENTS]
-    assert reads == ["main"]
-    assert [c.status for c in world.fake.calls[mark:] if f"{c.method} {c.template}" == PUT] == [200]
+    assert reads(world, mark) == ["main"]
+    assert puts(world, mark) == [200]
     assert outcome.plan.changes[0].old_text == world.gitops.text(
         world.gitops.commits[world.gitops.refs["prod-release"]].parents[0], PATH
     )
@@ -120,8 +129,7 @@ def test_a_hand_edit_on_the_branch_is_read_and_kept(world: World) -> None:
     mark = world.mark()
     world.deploy("api", "production", "1.2.0", 3)
 
-    reads = [c.query.get("ref") for c in world.fake.calls[mark:] if f"{c.method} {c.template}" == CONTENTS]
-    assert reads == ["prod-release"]  # the state names the head before the edit: no derivation
+    assert reads(world, mark) == ["prod-release"]  # the state names the head before the edit: no derivation
     text = world.text("prod-release", PATH) or ""
     assert "replicaCount: 9" in text and (read_block(text) or OLD_BLOCK).tag == "1.2.0"
 
@@ -134,8 +142,7 @@ def test_an_edit_on_main_outside_the_block_costs_one_lost_swap_then_a_merge(worl
     mark = world.mark()
     world.deploy("api", "production", "1.2.0", 3)
 
-    puts = [c.status for c in world.fake.calls[mark:] if f"{c.method} {c.template}" == PUT]
-    assert puts == [409, 200]
+    assert puts(world, mark) == [409, 200]
     text = world.text("prod-release", PATH) or ""
     assert "replicaCount: 3" in text and (read_block(text) or OLD_BLOCK).tag == "1.2.0"
 
@@ -148,12 +155,8 @@ def test_a_deploy_merged_into_main_meanwhile_is_seen_before_any_write(world: Wor
     mark = world.mark()
     world.deploy("api", "production", "1.2.0", 3)
 
-    calls = world.fake.calls[mark:]
-    assert [c.status for c in calls if f"{c.method} {c.template}" == PUT] == [200]
-    assert [c.query.get("ref") for c in calls if f"{c.method} {c.template}" == CONTENTS][:2] == [
-        "main",
-        "prod-release",
-    ]
+    assert puts(world, mark) == [200]
+    assert reads(world, mark)[:2] == ["main", "prod-release"]
     assert "`1.0.1` → **`1.2.0`**" in world.gitops.pulls[1].body
 
 
@@ -162,5 +165,4 @@ def test_a_dry_run_reads_the_branch_itself(world: World) -> None:
     mark = world.mark()
     world.deploy("api", "production", "1.2.0", 3, dry_run=True)
 
-    reads = [c.query.get("ref") for c in world.fake.calls[mark:] if f"{c.method} {c.template}" == CONTENTS]
-    assert reads == ["prod-release"]
+    assert reads(world, mark) == ["prod-release"]

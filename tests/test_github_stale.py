@@ -138,11 +138,7 @@ def test_a_merge_for_our_file_gives_another_apps_conflicting_file_the_branchs_bl
 def test_a_leftover_branch_of_a_squash_merged_pull_request_is_brought_up_to_date(world: World) -> None:
     path = "api/production/image.yaml"
     world.deploy("api", "production", "1.1.0", 2)
-    pull = world.gitops.pulls[1]
-    main, branch = world.gitops.refs["main"], world.gitops.refs["prod-release"]
-    tree = world.gitops.merge_trees(world.gitops.merge_base(main, branch), main, branch)
-    world.gitops.refs["main"] = world.gitops.commit(tree, (main,), "Production release (#1)")  # squash
-    pull.state, pull.merged = "closed", True
+    world.merge_pull(1, squash=True)
     mark = world.mark()
     outcome = world.deploy("api", "production", "1.2.0", 3)
 
