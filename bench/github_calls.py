@@ -33,10 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from github_fake import FakeGitHub  # noqa: E402
-from github_world import SOURCE, World, image_yaml  # noqa: E402
+from github_world import World, image_yaml, push_event  # noqa: E402
 
 from autodeploy import pipeline, report  # noqa: E402
-from autodeploy.github.history import PushEvent  # noqa: E402
 from autodeploy.imagefile import read_block  # noqa: E402
 
 GUARD = "/repos/team/api/"
@@ -69,19 +68,8 @@ def scenarios(files: int) -> dict[str, dict[str, int]]:
                 out["update of an open PR: another app joins it"] = counted(
                     world, lambda: world.deploy("web", "production", "2.0.0", 3)
                 )
-            event = Path(tmp, "event.json")
-            event.write_text(
-                json.dumps(
-                    {
-                        "before": world.commits[3],
-                        "after": world.commits[4],
-                        "forced": False,
-                        "repository": {"full_name": SOURCE},
-                        "commits": [{"id": world.commits[4]}],
-                    }
-                )
-            )
-            push = PushEvent.from_environment({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event)})
+            commits = world.commits
+            push = push_event(Path(tmp), before=commits[3], after=commits[4], commits=[{"id": commits[4]}])
             request = world.request("api", "production", "1.3.0", 4)
             out["update of an open PR, push event answers the guard"] = counted(
                 world, lambda: pipeline.deploy(request, world.repo(), history=world.history(push))

@@ -1035,9 +1035,7 @@ class FakeGitHub:
         self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
     ) -> tuple[int, Any]:
         with self.lock:
-            pull = repo.pulls.get(int(params["pull_number"]))
-            if pull is None:
-                raise Answer(404, "Not Found")
+            pull = _pull_of(repo, params["pull_number"])
             _check_body(body)
             pull.body = body.get("body", pull.body)
             pull.title = body.get("title", pull.title)
@@ -1047,9 +1045,7 @@ class FakeGitHub:
         self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
     ) -> tuple[int, Any]:
         with self.lock:
-            pull = repo.pulls.get(int(params["pull_number"]))
-            if pull is None:
-                raise Answer(404, "Not Found")
+            pull = _pull_of(repo, params["pull_number"])
             head, base = repo.refs[pull.head], repo.refs[pull.base]
             if body.get("sha") and body["sha"] != head:
                 raise Answer(409, "Head branch was modified. Review and try the merge again.")
@@ -1068,9 +1064,7 @@ class FakeGitHub:
         self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
     ) -> tuple[int, Any]:
         with self.lock:
-            pull = repo.pulls.get(int(params["pull_number"]))
-            if pull is None:
-                raise Answer(404, "Not Found")
+            pull = _pull_of(repo, params["pull_number"])
             wanted = [*body.get("reviewers", []), *body.get("team_reviewers", [])]
             if any(r not in repo.collaborators for r in wanted):
                 raise Answer(
@@ -1087,9 +1081,7 @@ class FakeGitHub:
         self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
     ) -> tuple[int, Any]:
         with self.lock:
-            pull = repo.pulls.get(int(params["issue_number"]))
-            if pull is None:
-                raise Answer(404, "Not Found")
+            pull = _pull_of(repo, params["issue_number"])
             for name in body["labels"]:
                 repo.labels.add(name)  # GitHub creates a label that does not exist
                 if name not in pull.labels:
@@ -1293,3 +1285,10 @@ def _check_body(body: Any) -> None:
                 }
             ],
         )
+
+
+def _pull_of(repo: Repo, number: str) -> Pull:
+    pull = repo.pulls.get(int(number))
+    if pull is None:
+        raise Answer(404, "Not Found")
+    return pull

@@ -8,7 +8,9 @@ world.calls_since(mark)          # requests made since a point, for counting
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from github.Auth import Token
@@ -150,6 +152,15 @@ class World:
 
     def edit_on(self, branch: str, path: str, text: str) -> None:
         self.gitops.write(branch, {path: text}, f"edit {path}")
+
+
+def push_event(directory: Path, **fields: object) -> PushEvent | None:
+    """A push to team/api as GitHub Actions hands it over (GITHUB_EVENT_PATH), read back."""
+    path = directory / "event.json"
+    path.write_text(
+        json.dumps({"repository": {"full_name": SOURCE}, "forced": False, "commits": [], **fields})
+    )
+    return PushEvent.from_environment({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(path)})
 
 
 def with_block(text: str, app: str, tag: str, commit: str) -> str:

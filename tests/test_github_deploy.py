@@ -5,14 +5,12 @@ Every request is counted, the downgrade guard's compare in the source repo inclu
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
-from github_world import GITOPS, SOURCE, World, digest, image_yaml
+from github_world import GITOPS, SOURCE, World, digest, image_yaml, push_event
 
 from autodeploy import pipeline
-from autodeploy.github.history import PushEvent
 from autodeploy.github.options import PullOptions
 from autodeploy.github.prbody import State, read_state, write_body
 from autodeploy.imagefile import read_block
@@ -94,24 +92,19 @@ def test_update_of_an_open_pull_request(world: World) -> None:
 
 def test_update_costs_four_when_the_push_event_answers_the_guard(world: World, tmp_path) -> None:
     world.deploy("api", "production", "1.1.0", 2)
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            {
-                "before": world.commits[2],
-                "after": world.commits[3],
-                "forced": False,
-                "repository": {"full_name": SOURCE},
-                "commits": [{"id": world.commits[3]}],
-            }
-        )
+    push = push_event(
+        tmp_path, before=world.commits[2], after=world.commits[3], commits=[{"id": world.commits[3]}]
     )
-    push = PushEvent.from_environment({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event)})
     mark = world.mark()
     request = world.request("api", "production", "1.2.0", 3)
     pipeline.deploy(request, world.repo(), history=world.history(push))
 
-    assert world.calls_since(mark) == [PULLS, CONTENTS, PUT, "PATCH /repos/{owner}/{repo}/pulls/{pull_number}"]
+    assert world.calls_since(mark) == [
+        PULLS,
+        CONTENTS,
+        PUT,
+        "PATCH /repos/{owner}/{repo}/pulls/{pull_number}",
+    ]
 
 
 def test_the_same_deploy_again_is_a_no_op_in_two_requests(world: World) -> None:
@@ -122,7 +115,9 @@ def test_the_same_deploy_again_is_a_no_op_in_two_requests(world: World) -> None:
 
     assert world.calls_since(mark) == [PULLS, CONTENTS]  # the pull request, and the file on main
     assert not outcome.changed and not outcome.plan.changed
-    assert outcome.applied == pipeline.Applied(None, "prod-release", 1, "https://github.com/team/gitops/pull/1")
+    assert outcome.applied == pipeline.Applied(
+        None, "prod-release", 1, "https://github.com/team/gitops/pull/1"
+    )
     assert world.gitops.refs["prod-release"] == head and len(world.gitops.pulls) == 1
 
 
@@ -384,7 +379,6 @@ def test_a_bare_not_found_for_a_missing_branch_costs_one_more_request(world: Wor
     ref = "GET /repos/{owner}/{repo}/git/ref/{ref}"
     assert world.calls_since(mark) == [PULLS, CONTENTS, ref, ref, CONTENTS, COMPARE]  # prod-release? main
     assert outcome.preview[0].startswith("would create branch prod-release from main @ ")
-
 
 
 def test_a_branch_left_over_from_a_merged_pull_request_is_fast_forwarded_not_read(world: World) -> None:

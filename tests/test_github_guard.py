@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from github_world import SOURCE, World, image_yaml
+from github_world import SOURCE, World, image_yaml, push_event
 
 from autodeploy.github.history import PushEvent
 from autodeploy.imagefile import read_block
@@ -22,7 +20,12 @@ def test_a_newer_deploy_on_the_branch_is_not_overwritten(world: World) -> None:
     head = world.gitops.refs["prod-release"]
     outcome = world.deploy("api", "production", "1.3.0", 3)
 
-    assert not outcome.changed and not outcome.plan.changed and outcome.applied and outcome.applied.commit is None
+    assert (
+        not outcome.changed
+        and not outcome.plan.changed
+        and outcome.applied
+        and outcome.applied.commit is None
+    )
     assert (
         "not downgrading" in outcome.plan.skipped[0].reason
         and "--allow-downgrade" in outcome.plan.skipped[0].reason
@@ -78,17 +81,9 @@ def test_no_access_to_the_source_repo_warns_once_and_deploys(world: World, capsy
     assert "deploying without the check" in err
 
 
-def push(tmp_path, **fields: object) -> PushEvent | None:
-    path = tmp_path / "event.json"
-    path.write_text(
-        json.dumps({"repository": {"full_name": SOURCE}, "forced": False, "commits": [], **fields})
-    )
-    return PushEvent.from_environment({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(path)})
-
-
 def test_a_push_event_proves_newer_without_a_request(world: World, tmp_path) -> None:
     c = world.commits
-    event = push(tmp_path, before=c[2], after=c[4], commits=[{"id": c[3]}, {"id": c[4]}])
+    event = push_event(tmp_path, before=c[2], after=c[4], commits=[{"id": c[3]}, {"id": c[4]}])
     history = world.history(event)
     mark = world.mark()
 
@@ -111,7 +106,7 @@ def test_a_push_event_proves_nothing_when_forced_or_foreign(
     world: World, tmp_path, fields: dict[str, object]
 ) -> None:
     c = world.commits
-    event = push(tmp_path, **{"before": c[2], "after": c[4], **fields})
+    event = push_event(tmp_path, **{"before": c[2], "after": c[4], **fields})
     assert event is not None and not event.proves_newer(
         SOURCE, c[2] if "before" not in fields else "1" * 40, c[4]
     )
