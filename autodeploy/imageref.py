@@ -10,7 +10,9 @@ from autodeploy.errors import InputError
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
-_DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+DOCKER_HUB_ALIASES = frozenset(
+    {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+)
 _COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _HOST_RE = re.compile(r"(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 
@@ -61,7 +63,7 @@ def parse(reference: str) -> ImageRef:
         registry, path = DOCKER_HUB, name
     if not _HOST_RE.fullmatch(registry):
         raise InputError(f"image reference {reference!r} has an invalid registry host {registry!r}")
-    if registry.lower() in _DOCKER_HUB_ALIASES:
+    if registry.lower() in DOCKER_HUB_ALIASES:
         registry = DOCKER_HUB
         if "/" not in path:
             path = f"library/{path}"
