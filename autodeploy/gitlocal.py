@@ -7,8 +7,8 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from autodeploy.deploys import FileVersion
 from autodeploy.errors import GitError, InputError
-from autodeploy.history import FileVersion
 from autodeploy.plan import Relation
 
 _TIMEOUT = 60.0

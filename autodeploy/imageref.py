@@ -13,6 +13,7 @@ DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_ALIASES = frozenset(
     {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 )
+NAME_MAX = 255  # Docker refuses longer names, registry included
 _COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _HOST_RE = re.compile(r"(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 
@@ -63,6 +64,11 @@ def parse(reference: str) -> ImageRef:
         registry, path = DOCKER_HUB, name
     if not _HOST_RE.fullmatch(registry):
         raise InputError(f"image reference {reference!r} has an invalid registry host {registry!r}")
+    port = registry.rpartition("]")[2].partition(":")[2]  # "[::1]:5000" and "host:5000" alike
+    if port and not 0 < int(port) <= 65535:
+        raise InputError(f"image reference {reference!r} has the port {port}, outside 1-65535")
+    if len(name) > NAME_MAX:
+        raise InputError(f"image reference {reference!r} has a name longer than {NAME_MAX} characters")
     if registry.lower() in DOCKER_HUB_ALIASES:
         registry = DOCKER_HUB
         if "/" not in path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,10 @@ class LocalDir:
 
     def _path(self, relative: str) -> Path:
         """The file for a repo-relative path; refuses one that a symlink leads out of the repo."""
-        full = (self.root / relative).resolve()
+        try:
+            full = (self.root / relative).resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop, before Python 3.13
+            raise InputError(f"cannot resolve {relative}: {exc}") from exc
         if full != self.root and self.root not in full.parents:
             raise InputError(f"{relative} resolves outside --gitops-dir (through a symlink?): refusing")
         return full
@@ -35,14 +39,18 @@ class LocalDir:
             files[relative] = self._read(relative)
         return Snapshot(files=files, where=f"directory {self.display}")
 
+    @property
+    def base(self) -> str | None:
+        return None  # a directory has no branch to protect
+
     def _read(self, relative: str) -> str | None:
         path = self._path(relative)
         try:
+            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read forever
+                raise InputError(f"{relative} is not a regular file")
             data = path.read_bytes()
         except FileNotFoundError:
             return None
-        except IsADirectoryError as exc:
-            raise InputError(f"{relative} is a directory, not a file") from exc
         except OSError as exc:
             raise InputError(f"cannot read {relative}: {exc.strerror}") from exc
         try:

@@ -1,5 +1,10 @@
 """resolve -> read -> plan -> apply: the one pipeline every way of running autodeploy goes through.
 
+    deploy_images(options, adapters)   resolve the digests, then `deploy`
+    roll_back(options, adapters)       choose from history, check the digest, then `deploy`
+    deploy(request, repo)              read -> plan -> apply, re-planned when a race is lost
+    read_history(files, path)          the deploys a file's history holds
+
 The pipeline is the only caller of adapters. A GitOps repo adapter reads a consistent snapshot
 and applies a plan with compare-and-swap; when another run wins the race (ConflictError), the
 pipeline reads again and plans again, a bounded number of times.
@@ -10,14 +15,18 @@ from __future__ import annotations
 import posixpath
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Protocol
 
-from autodeploy import imagefile, report
+from autodeploy import imagefile, report, request
+from autodeploy.deploys import Deploy, FileHistory, choose, iter_deploys
 from autodeploy.errors import ConflictError, InputError, StaleSnapshot
 from autodeploy.imageref import ImageRef
+from autodeploy.options import DeployOptions, RollbackOptions
 from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
+from autodeploy.request import Provenance
 
 MAX_ATTEMPTS = 6
 
@@ -30,7 +39,7 @@ class Snapshot:
     revision: str | None = None  # the commit read, for compare-and-swap; None for a plain directory
     on_branch: bool = False  # read from the deploy branch (True) or from the base branch
     listings: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
-    where: str = ""  # for people: "branch staging-release @ 1a2b3c4", "directory ./gitops"
+    where: str = ""  # for people, in a dry run: "branch staging-release @ 1a2b3c4", "directory ./gitops"
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,11 @@ class Applied:
 
 class GitopsRepo(Protocol):
     """Where image.yaml files live: a local directory, or a repository on GitHub."""
+
+    @property
+    def base(self) -> str | None:
+        """The branch pull requests go into (None for a directory): never the deploy's branch."""
+        ...
 
     def read(
         self, paths: Sequence[str], *, branch: str, at: Snapshot | None = None, exact: bool = False
@@ -94,18 +108,70 @@ class Outcome:
         return bool(self.plan.changed) and not self.dry_run
 
 
-@dataclass(frozen=True)
-class Provenance:
-    """What an image's labels say about where it was built from."""
-
-    revision: str | None = None  # org.opencontainers.image.revision
-    source: str | None = None  # org.opencontainers.image.source
-
-
 class ImageSource(Protocol):
     """Where digests come from: a registry, or the local Docker daemon."""
 
     def resolve(self, image: ImageRef, *, with_labels: bool) -> tuple[str, Provenance]: ...
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """What one command talks to, opened once (one GitHub connection) and passed down."""
+
+    repo: GitopsRepo
+    images: ImageSource
+    files: FileHistory
+    source_history: SourceHistory | None = None  # the downgrade guard's; None: no guard
+
+
+def deploy_images(options: DeployOptions, adapters: Adapters) -> Outcome:
+    """`deploy`: resolve what the user did not pin, then plan and apply."""
+    needs_registry = options.commit_from_image or any(not t.digest for t in options.targets)
+    targets, provenance = resolve_targets(
+        options.targets, adapters.images if needs_registry else None, with_labels=options.commit_from_image
+    )
+    deploy_request = request.for_deploy(options, targets, provenance)
+    history = None if options.allow_downgrade else adapters.source_history
+    return deploy(deploy_request, adapters.repo, history=history, dry_run=options.write.dry_run)
+
+
+def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
+    """`rollback`: the version to go back to, the digest that ran then, then plan and apply."""
+    label = f"{options.app}/{options.env}"
+    path = DeployRequest.path_for(options.write.settings, options.app, options.env)
+    chosen = choose(
+        read_history(adapters.files, path, limit=options.limit),
+        to=options.to,
+        steps=options.steps,
+        label=label,
+    )
+    recorded = chosen.block
+    assert recorded.tag is not None
+    image = options.image.with_tag(recorded.tag)
+    digest, provenance = adapters.images.resolve(image, with_labels=options.commit_from_image)
+    if recorded.digest is None:
+        report.warn(
+            f"no digest was recorded when {label} ran {recorded.tag}; pinning what it points at now: {digest}"
+        )
+    elif digest != recorded.digest:
+        if not options.allow_retag:
+            raise InputError(
+                f"{image} was pushed again: it points at {digest} now, but {recorded.digest} ran in "
+                f"{label} (GitOps commit {chosen.gitops_commit[:12]}); pass --allow-retag to deploy what it "
+                "points at now"
+            )
+        report.warn(f"{image} was pushed again since it ran; deploying what it points at now: {digest}")
+    rollback_request = request.for_rollback(options, chosen, digest, provenance)
+    return deploy(rollback_request, adapters.repo, history=None, dry_run=options.write.dry_run)
+
+
+def read_history(files: FileHistory, path: str, *, limit: int) -> Iterator[Deploy]:
+    """The deploys, newest first, at most `limit`, read as they are consumed: up to three versions
+    of the file per deploy asked for (not every commit that touches the file deploys)."""
+    if limit < 1:
+        raise InputError("--limit must be 1 or more")
+    versions = files.versions(path, limit=max(3 * limit, 30))
+    return islice(iter_deploys(versions, path), limit)
 
 
 def resolve_targets(
@@ -147,6 +213,7 @@ def deploy(
             files=snapshot.files,
             listings=snapshot.listings,
             relations=_relations(request, snapshot, history, relations),
+            base_branch=repo.base,
         )
         plan = plan_deploy(request, facts)
         if dry_run:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import fnmatch
 import posixpath
 import string
 from collections.abc import Mapping, Sequence
@@ -69,6 +70,20 @@ class Settings:
     labels: tuple[str, ...] = ("auto-deploy",)
     auto_merge_envs: tuple[str, ...] = ("development",)
     server_url: str = "https://github.com"
+    protected_branches: tuple[str, ...] = ()  # globs the deploy branch must never be, besides the base
+
+    def __post_init__(self) -> None:
+        for kind, value in (
+            ("--path-template", self.path_template),
+            ("release template", self.release_template),
+            ("--branch", self.branch_template),
+            ("--title", self.title_template),
+            ("--message", self.message_template),
+            *(("--label", label) for label in self.labels),
+            *(("--protected-branch", glob) for glob in self.protected_branches),
+        ):
+            if value is not None:
+                validate.plain(kind, value)
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,8 @@ class DeployRequest:
             seen.add(target.label)
         validate.commit(self.commit)
         validate.source_repo(self.source_repo)
+        if self.reason is not None:
+            validate.plain("--reason", self.reason)
 
     def path(self, target: Target) -> str:
         return self.path_for(self.settings, target.app, target.env)
@@ -149,6 +166,7 @@ class Facts:
     files: Mapping[str, str | None]
     listings: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
     relations: Mapping[str, Relation] = field(default_factory=dict)  # by Target.label
+    base_branch: str | None = None  # the branch pull requests go into, where there is one
 
 
 @dataclass(frozen=True)
@@ -225,13 +243,27 @@ def plan_deploy(request: DeployRequest, facts: Facts) -> DeployPlan:
     return DeployPlan(
         changes=tuple(changes),
         skipped=tuple(skipped),
-        branch=request.branch,
+        branch=_head_branch(request, facts),
         title=_title(request),
         commit_message=_message(request, changes),
         labels=request.settings.labels,
         auto_merge=all(t.env in request.settings.auto_merge_envs for t in request.targets),
         warnings=tuple(warnings),
     )
+
+
+def _head_branch(request: DeployRequest, facts: Facts) -> str:
+    """The deploy's branch, which must never be one that Flux or people read as reviewed."""
+    branch = request.branch
+    if branch == facts.base_branch:
+        raise InputError(
+            f"the deploy branch {branch} is the base branch: autodeploy writes only through a pull "
+            "request; pass another --branch"
+        )
+    for glob in request.settings.protected_branches:
+        if fnmatch.fnmatchcase(branch, glob):
+            raise InputError(f"the deploy branch {branch} matches the protected branch pattern {glob!r}")
+    return branch
 
 
 def _downgrade(request: DeployRequest, target: Target, old: Block | None, facts: Facts) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from autodeploy.errors import InputError
 
@@ -59,6 +60,14 @@ def path_part(kind: str, value: str) -> str:
     return value
 
 
+def reviewer(kind: str, value: str) -> str:
+    """A GitHub user, or ORG/TEAM for a team."""
+    owner, sep, name = value.partition("/")
+    if not OWNER_RE.fullmatch(owner) or (sep and not REPO_NAME_RE.fullmatch(name)):
+        raise InputError(f"{kind} {value!r} is not a GitHub user or ORG/TEAM")
+    return value
+
+
 def branch(value: str) -> str:
     bad = (
         not BRANCH_RE.fullmatch(value)
@@ -78,4 +87,13 @@ def repo_relative_path(value: str) -> str:
     parts = value.split("/")
     if any(part in {"", ".", ".."} for part in parts):
         raise InputError(f"path {value!r} must not contain empty, '.' or '..' segments")
+    return value
+
+
+def plain(kind: str, value: str) -> str:
+    """Text free of control, format and bidi characters: a newline, a tab or U+202E in a name makes
+    files, branches and labels that read as something else."""
+    for char in value:
+        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
+            raise InputError(f"{kind} {value!r} holds the control character U+{ord(char):04X}: remove it")
     return value

@@ -19,7 +19,8 @@ from github_fake import TOKEN, FakeGitHub, Repo
 from autodeploy import pipeline
 from autodeploy.github.api import RepoApi
 from autodeploy.github.client import Client
-from autodeploy.github.history import CompareHistory, PushEvent
+from autodeploy.environment import Environment, PushEvent
+from autodeploy.github.guard import CompareHistory
 from autodeploy.github.options import ClientOptions, PullOptions
 from autodeploy.github.repo import GitHubRepo
 from autodeploy.imagefile import Block, scaffold, write_block
@@ -160,7 +161,7 @@ def push_event(directory: Path, **fields: object) -> PushEvent | None:
     path.write_text(
         json.dumps({"repository": {"full_name": SOURCE}, "forced": False, "commits": [], **fields})
     )
-    return PushEvent.from_environment({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(path)})
+    return Environment.read({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(path)}).push
 
 
 def with_block(text: str, app: str, tag: str, commit: str) -> str:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from autodeploy import action, report
+from autodeploy import action, render, report
+from autodeploy.action import inputs as action_inputs
+from autodeploy.action import outputs as action_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "gitops"
@@ -49,7 +51,7 @@ class Workspace:
 
     def run(self, **inputs: str) -> Run:
         """Inputs by their action.yml names, '_' for '-'; set as the runner names them: INPUT_GITOPS-DIR."""
-        for name in action.INPUTS:
+        for name in action_inputs.INPUTS:
             self.monkeypatch.delenv(f"INPUT_{name.upper()}", raising=False)
         for key, value in inputs.items():
             self.monkeypatch.setenv(f"INPUT_{key.replace('_', '-').upper()}", value)
@@ -90,9 +92,6 @@ def make_workspace(
     for name in list(os.environ):
         if name.startswith(("INPUT_", "GITHUB_", "RUNNER_", "AUTODEPLOY_")):
             monkeypatch.delenv(name)
-    for name in action.VARIABLES.values():
-        monkeypatch.setenv(name, "")  # recorded, so what main() exports is undone after the test
-        monkeypatch.delenv(name)
     monkeypatch.setattr(report, "_github_actions", False)
     monkeypatch.setattr(report, "_secrets", set())
     root = tmp_path / "workspace"
@@ -174,7 +173,6 @@ def test_the_logged_command_is_the_cli_s(workspace: Workspace) -> None:
     line = next(line for line in run.err.splitlines() if line.startswith("running: autodeploy "))
     assert line == (
         "running: autodeploy deploy --gitops-dir gitops --app my-api --env staging "
-        "--image ghcr.io/my-team/my-api "
         f"--tag ghcr.io/my-team/my-api:main-2b3c4d5 --digest {DIGEST} --dry-run"
     )
 
@@ -289,7 +287,7 @@ def test_bad_input_is_one_error_annotation(
     assert run.summary.startswith("**autodeploy failed:** ")
 
 
-def test_secrets_are_masked_first_and_travel_in_variables_not_argv(workspace: Workspace) -> None:
+def test_secrets_are_masked_first_and_stay_out_of_argv_and_the_environment(workspace: Workspace) -> None:
     key = "\n".join(
         [
             "-----BEGIN PRIVATE KEY-----",
@@ -306,10 +304,8 @@ def test_secrets_are_masked_first_and_travel_in_variables_not_argv(workspace: Wo
     assert lines[: len(masks)] == masks, "the masks come before any other output"
     assert {"::add-mask::ghs_token0123456789", "::add-mask::hunter2-registry"} <= set(masks)
     assert "::add-mask::MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" in masks  # every line of the key
-    assert os.environ["AUTODEPLOY_GITHUB_TOKEN"] == "ghs_token0123456789"
-    assert os.environ["AUTODEPLOY_APP_PRIVATE_KEY"] == key
-    assert os.environ["AUTODEPLOY_REGISTRY_PASSWORD"] == "hunter2-registry"
-    assert os.environ["AUTODEPLOY_REGISTRY_USERNAME"] == "robot"
+    for name in ("AUTODEPLOY_GITHUB_TOKEN", "AUTODEPLOY_APP_PRIVATE_KEY", "AUTODEPLOY_REGISTRY_PASSWORD"):
+        assert name not in os.environ  # credentials are values handed down, never variables set
     command = next(line for line in run.err.splitlines() if line.startswith("running: "))
     for value in ("ghs_token0123456789", "MIIEvQ", "hunter2-registry"):
         assert value not in command
@@ -328,7 +324,7 @@ def test_an_unwritable_output_file_fails_before_deploying(workspace: Workspace) 
     real_access = os.access
     output = str(workspace.output)
     workspace.monkeypatch.setattr(
-        action.os, "access", lambda p, m: False if p == output else real_access(p, m)
+        action_outputs.os, "access", lambda p, m: False if p == output else real_access(p, m)
     )
     run = workspace.run(**deploy_inputs())
     assert run.code == 2
@@ -341,7 +337,7 @@ def test_an_unexpected_error_is_one_line_and_exit_3(workspace: Workspace) -> Non
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    workspace.monkeypatch.setattr(action.common, "print_outcome", boom)
+    workspace.monkeypatch.setattr(render, "show_outcome", boom)
     run = workspace.run(**deploy_inputs())
     assert run.code == 3
     assert error_lines(run) == [
@@ -357,7 +353,7 @@ def test_sigterm_is_an_interrupt(workspace: Workspace) -> None:
     def cancelled(*args: object, **kwargs: object) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
-    workspace.monkeypatch.setattr(action.common, "print_outcome", cancelled)
+    workspace.monkeypatch.setattr(render, "show_outcome", cancelled)
     before = signal.getsignal(signal.SIGTERM)
     run = workspace.run(**deploy_inputs())
     assert run.code == 130 and error_lines(run) == ["::error::interrupted"]

@@ -1,93 +1,106 @@
-"""How the Action's inputs become the CLI's argv, checked against the CLI's own parser."""
+"""How the Action's inputs become typed options, and that the command line it logs builds the same
+options through the CLI: the two entrypoints cannot drift apart."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from autodeploy import action, cli, envmap
+from autodeploy.action import envmap, inputs
+from autodeploy.cli import build
+from autodeploy.cli.argv import argv
+from autodeploy.cli.parser import build_parser
+from autodeploy.environment import Environment
 from autodeploy.errors import InputError
+from autodeploy.imageref import parse
+from autodeploy.options import DeployOptions, RollbackOptions
 
-GITHUB = {"GITHUB_REF": "refs/heads/main", "GITHUB_REPOSITORY_OWNER": "my-team"}
+GITHUB = Environment(ref="refs/heads/main", repository_owner="my-team", sha="a" * 40, repository="my-team/my-api")
+PEM = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
 
 
-def inputs(**values: str) -> dict[str, str]:
-    base = dict(action.INPUTS)
+def values(**given: str) -> dict[str, str]:
+    base = dict(inputs.INPUTS)
     base.update(
-        {"gitops-repo": "my-team/my-team-gitops", "app": "my-api", "tag": "ghcr.io/my-team/my-api:1.4.0"}
+        {
+            "gitops-repo": "my-team/my-team-gitops",
+            "app": "my-api",
+            "tag": "ghcr.io/my-team/my-api:1.4.0",
+            "token": "t0ken-value",
+        }
     )
-    base.update({k.replace("_", "-"): v for k, v in values.items()})
+    base.update({k.replace("_", "-"): v for k, v in given.items()})
     return base
 
 
-def argv(environ: dict[str, str] | None = None, **values: str) -> list[str]:
-    command, args = action.build_argv(inputs(**values), GITHUB if environ is None else environ)
-    assert args[0] == command
-    cli.build_parser(args).parse_args(args)  # the CLI takes exactly this
-    return args
+def options(environment: Environment = GITHUB, **given: str) -> DeployOptions | RollbackOptions:
+    return inputs.options(values(**given), environment)
 
 
-def test_every_deploy_input_maps_to_its_flag() -> None:
-    args = argv(
+def through_the_cli(made: DeployOptions | RollbackOptions, env: Environment) -> object:
+    """The options the CLI builds from the logged command line, given the secrets as variables."""
+    args = argv(made)
+    return build.options(build_parser(args[0]).parse_args(args), env)
+
+
+def test_every_deploy_input_reaches_its_option() -> None:
+    made = options(
         env="production",
         image="ghcr.io/my-team/my-api",
         digest="sha256:" + "1" * 64,
         base_branch="trunk",
         branch="deploy-{env}-{app}",
+        protected_branches="main\nrelease/*",
         path_template="apps/{app}/{env}.yaml",
         labels="deploy\nprod",
-        reviewers="alice, bob",
+        reviewers="alice, org/bob",
         auto_merge="development\nstaging",
         merge_method="squash",
-        app_id="12345",
         allow_downgrade="true",
         dry_run="TRUE",
+        registry_username="robot",
+        registry_password="pa55word",
     )
-    assert args == [
-        "deploy",
-        "--gitops-repo",
-        "my-team/my-team-gitops",
-        "--app",
+    assert isinstance(made, DeployOptions)
+    target = made.targets[0]
+    assert (target.app, target.env, str(target.image), target.digest) == (
         "my-api",
-        "--env",
         "production",
-        "--image",
-        "ghcr.io/my-team/my-api",
-        "--tag",
         "ghcr.io/my-team/my-api:1.4.0",
-        "--digest",
         "sha256:" + "1" * 64,
-        "--path-template",
-        "apps/{app}/{env}.yaml",
-        "--branch",
-        "deploy-{env}-{app}",
-        "--base-branch",
+    )
+    github = made.location.github
+    assert github is not None
+    assert (github.repo, github.base_branch, github.credentials.token) == (
+        "my-team/my-team-gitops",
         "trunk",
-        "--app-id",
-        "12345",
-        "--merge-method",
-        "squash",
-        "--label",
-        "deploy",
-        "--label",
-        "prod",
-        "--reviewer",
-        "alice",
-        "--reviewer",
-        "bob",
-        "--auto-merge-env",
-        "development",
-        "--auto-merge-env",
-        "staging",
-        "--dry-run",
-        "--allow-downgrade",
-    ]
+        "t0ken-value",
+    )
+    settings = made.write.settings
+    assert settings.branch_template == "deploy-{env}-{app}"
+    assert settings.protected_branches == ("main", "release/*")
+    assert settings.path_template == "apps/{app}/{env}.yaml"
+    assert settings.labels == ("deploy", "prod")
+    assert settings.auto_merge_envs == ("development", "staging")
+    assert (made.write.pull.reviewers, made.write.pull.merge_method) == (("alice", "org/bob"), "squash")
+    assert (made.write.registry.username, made.write.registry.password) == ("robot", "pa55word")
+    assert made.allow_downgrade and made.write.dry_run
+    assert (made.workflow_commit, made.workflow_repo) == ("a" * 40, "my-team/my-api")
 
 
-def test_defaults_leave_the_cli_defaults_alone() -> None:
-    assert argv() == [
+def test_defaults_are_the_cli_s_defaults() -> None:
+    env = dataclasses.replace(GITHUB, github_token="t0ken-value")
+    made = options()
+    assert argv(made) == [
         "deploy",
         "--gitops-repo",
         "my-team/my-team-gitops",
@@ -98,20 +111,56 @@ def test_defaults_leave_the_cli_defaults_alone() -> None:
         "--tag",
         "ghcr.io/my-team/my-api:1.4.0",
     ]
+    assert through_the_cli(made, env) == made
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"env": "production", "digest": "sha256:" + "1" * 64, "branch": "deploy-{env}-{app}"},
+        {"labels": "a\nb", "reviewers": "alice,org/team", "auto_merge": "false", "merge_method": "rebase"},
+        {"auto_merge": "staging", "path_template": "apps/{app}/{env}.yaml", "base_branch": "trunk"},
+        {"protected_branches": "release/*", "allow_downgrade": "true", "dry_run": "true"},
+        {"app": "a\nb", "env": "development, staging", "branch": "deploy-all"},
+        {"mode": "rollback", "image": "ghcr.io/my-team/my-api", "tag": "1.3.0", "reason": "broke login"},
+        {"mode": "rollback", "tag": "", "image": "ghcr.io/my-team/my-api", "steps": "3", "allow_retag": "1"},
+    ],
+)
+def test_the_logged_command_line_builds_the_same_options(given: dict[str, str]) -> None:
+    env = dataclasses.replace(GITHUB, github_token="t0ken-value")
+    made = options(**given)
+    assert through_the_cli(made, env) == made
+
+
+def test_an_app_s_credentials_and_the_registry_s_travel_as_variables_not_argv() -> None:
+    made = options(app_id="12345", private_key=PEM, registry_username="robot", registry_password="pa55word")
+    assert made.location.github and made.location.github.credentials.app
+    args = argv(made)
+    assert args[3:5] == ["--app-id", "12345"]
+    assert not {"t0ken-value", "pa55word"} & set(args) and not any("PRIVATE KEY" in a for a in args)
+    env = dataclasses.replace(
+        GITHUB,
+        app_private_key=PEM,
+        registry_username="robot",
+        registry_password="pa55word",
+        github_token="t0ken-value",
+    )
+    assert through_the_cli(made, env) == made
 
 
 def test_auto_merge_false_turns_it_off() -> None:
-    assert argv(auto_merge="false")[-1] == "--no-auto-merge"
-    assert argv(auto_merge="None")[-1] == "--no-auto-merge"
-    assert argv(auto_merge="staging")[-2:] == ["--auto-merge-env", "staging"]
+    assert options(auto_merge="false").write.settings.auto_merge_envs == ()
+    assert options(auto_merge="None").write.settings.auto_merge_envs == ()
+    assert options(auto_merge="staging").write.settings.auto_merge_envs == ("staging",)
 
 
 def test_a_bare_gitops_repo_name_takes_the_current_owner() -> None:
-    assert argv(gitops_repo="my-team-gitops")[1:3] == ["--gitops-repo", "my-team/my-team-gitops"]
+    github = options(gitops_repo="my-team-gitops").location.github
+    assert github is not None and github.repo == "my-team/my-team-gitops"
 
 
-def test_rollback_maps_tag_to_to() -> None:
-    args = argv(
+def test_rollback_takes_the_tag_as_the_version_to_go_back_to() -> None:
+    made = options(
         mode="rollback",
         env="production",
         image="ghcr.io/my-team/my-api",
@@ -119,43 +168,29 @@ def test_rollback_maps_tag_to_to() -> None:
         reason="1.4.0 broke the login page",
         allow_retag="true",
     )
-    assert args == [
-        "rollback",
-        "--gitops-repo",
-        "my-team/my-team-gitops",
-        "--app",
+    assert isinstance(made, RollbackOptions)
+    assert (made.app, made.env, made.image, made.to, made.reason, made.allow_retag) == (
         "my-api",
-        "--env",
         "production",
-        "--image",
-        "ghcr.io/my-team/my-api",
-        "--to",
+        parse("ghcr.io/my-team/my-api"),
         "1.3.0",
-        "--reason",
         "1.4.0 broke the login page",
-        "--allow-retag",
-    ]
-    parsed = cli.build_parser(args).parse_args(args)
-    assert (parsed.command, parsed.app, parsed.env, parsed.to, parsed.allow_retag) == (
-        "rollback",
-        "my-api",
-        "production",
-        "1.3.0",
         True,
     )
 
 
 def test_rollback_by_steps_and_image_from_the_tag_reference() -> None:
-    args = argv(mode="rollback", env="staging", tag="", image="ghcr.io/my-team/my-api", steps="2")
-    assert args[-4:] == ["--image", "ghcr.io/my-team/my-api", "--steps", "2"]
-    args = argv(
+    made = options(mode="rollback", env="staging", tag="", image="ghcr.io/my-team/my-api", steps="2")
+    assert isinstance(made, RollbackOptions) and (made.steps, made.to) == (2, None)
+    made = options(
         mode="rollback", env="staging", tag="ghcr.io/my-team/my-api:1.3.0\nghcr.io/my-team/my-api:latest"
     )
-    assert args[-4:] == ["--image", "ghcr.io/my-team/my-api", "--to", "1.3.0"]
+    assert isinstance(made, RollbackOptions)
+    assert (made.image, made.to) == (parse("ghcr.io/my-team/my-api"), "1.3.0")
 
 
 @pytest.mark.parametrize(
-    ("values", "message"),
+    ("given", "message"),
     [
         ({"mode": "rollback", "app": "a, b"}, "mode: rollback takes one app and one env"),
         ({"mode": "rollback", "env": "staging,production"}, "mode: rollback takes one app and one env"),
@@ -164,54 +199,56 @@ def test_rollback_by_steps_and_image_from_the_tag_reference() -> None:
             {"mode": "rollback", "tag": "1.3.0", "image": "ghcr.io/t/a", "steps": "2"},
             "tag (the tag to roll back to) or steps",
         ),
-        (
-            {"mode": "rollback", "allow_downgrade": "true"},
-            "input allow-downgrade applies to mode: deploy only",
-        ),
+        ({"mode": "rollback", "allow_downgrade": "true"}, "input allow-downgrade applies to mode: deploy only"),
         ({"allow_retag": "yes"}, "input allow-retag applies to mode: rollback only"),
         ({"env": ""}, "input env is a list of environments, or auto on its own"),
+        ({"merge_method": "fast-forward"}, "input merge-method must be one of merge, squash, rebase"),
+        ({"mode": "rollback", "tag": "", "image": "ghcr.io/t/a", "steps": "0"}, "input steps must be a whole number"),
+        ({"registry_username": "robot"}, "give both inputs registry-username and registry-password"),
+        ({"reviewers": "not a user"}, "input reviewers: 'not a user' is not a GitHub user"),
+        ({"token": "", "github_token": ""}, "no GitHub credentials"),
+        ({"app_id": "12345", "private_key": "not a key"}, "not an unencrypted RSA key in PEM form"),
     ],
 )
-def test_inputs_that_do_not_fit_the_mode(values: dict[str, str], message: str) -> None:
+def test_inputs_that_do_not_fit(given: dict[str, str], message: str) -> None:
     with pytest.raises(InputError) as raised:
-        argv(**values)
+        options(**given)
     assert message in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("path-template", "{app}/{env}/image\n.yaml"),
+        ("path-template", "{app}/{env}/image\t.yaml"),
+        ("path-template", "{app}/{env}/\u202eimage.yaml"),
+        ("branch", "deploy-\u202e{app}"),
+        ("labels", "auto\u200b-deploy"),
+        ("reason", "it broke\x1b[31m"),
+        ("gitops-dir", "gitops\u2066"),
+    ],
+)
+def test_control_and_bidi_characters_are_refused(name: str, value: str) -> None:
+    given = {name: value} if name != "reason" else {"mode": "rollback", "image": "ghcr.io/t/a", name: value}
+    if name == "gitops-dir":
+        given["gitops-repo"] = ""
+    with pytest.raises(InputError, match="holds the control character U\\+"):
+        inputs.options(values(**{k.replace("-", "_"): v for k, v in given.items()}), GITHUB)
 
 
 def test_env_auto_without_a_ref() -> None:
     with pytest.raises(InputError, match="env: auto needs GITHUB_REF"):
-        argv(environ={})
+        options(Environment())
 
 
 def test_inputs_are_read_by_runner_names_and_underscore_names() -> None:
-    read = action.read_inputs(
-        {"INPUT_GITOPS-REPO": " a/b \n", "INPUT_PRIVATE_KEY": "k", "INPUT_DRY-RUN": "true"}
-    )
+    read = inputs.read_inputs({"INPUT_GITOPS-REPO": " a/b \n", "INPUT_PRIVATE_KEY": "k3y-value", "INPUT_DRY-RUN": "true"})
     assert (read["gitops-repo"], read["private-key"], read["dry-run"], read["mode"]) == (
         "a/b",
-        "k",
+        "k3y-value",
         "true",
         "deploy",
     )
-
-
-def test_secrets_go_to_the_cli_s_variables() -> None:
-    values = inputs(
-        token="t0ken",
-        github_token="ghs_w0rkflow",
-        private_key="pem-key",
-        registry_username="robot",
-        registry_password="pa55",
-    )
-    assert action.variables(values) == {
-        "AUTODEPLOY_GITHUB_TOKEN": "t0ken",
-        "GITHUB_TOKEN": "ghs_w0rkflow",
-        "AUTODEPLOY_APP_PRIVATE_KEY": "pem-key",
-        "AUTODEPLOY_REGISTRY_USERNAME": "robot",
-        "AUTODEPLOY_REGISTRY_PASSWORD": "pa55",
-    }
-    assert action.variables(inputs()) == {}
-    assert not {"t0ken", "pem-key", "pa55"} & set(argv(**{"token": "t0ken", "private_key": "pem-key"}))
 
 
 def test_the_default_map_is_today_s_action() -> None:
@@ -235,8 +272,10 @@ def test_default_branch_from_the_event(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
 
     def env_for(ref: str) -> str:
-        args = action.build_argv(inputs(), {"GITHUB_REF": ref, "GITHUB_EVENT_PATH": str(event)})[1]
-        return args[args.index("--env") + 1]
+        env = Environment.read({"GITHUB_REF": ref, "GITHUB_EVENT_PATH": str(event)})
+        made = options(env)
+        assert isinstance(made, DeployOptions)
+        return made.targets[0].env
 
     event.write_text(json.dumps({"repository": {"default_branch": "trunk"}}))
     assert (env_for("refs/heads/trunk"), env_for("refs/heads/main")) == ("staging", "development")

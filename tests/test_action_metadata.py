@@ -14,7 +14,12 @@ import pytest
 from ruamel.yaml import YAML
 from test_action import DIGEST, Workspace, make_workspace
 
-from autodeploy import __version__, action
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from autodeploy import __version__
+from autodeploy.action import inputs as action_inputs
+from autodeploy.environment import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 METADATA: dict[str, Any] = YAML(typ="safe").load((ROOT / "action.yml").read_text())
@@ -41,6 +46,7 @@ ALTERNATIVES = {
     "registry-password": "hunter2-pw",
     "base-branch": "trunk",
     "branch": "deploy-{env}",
+    "protected-branches": "release/*",
     "path-template": "{app}/{env}.yaml",
     "labels": "deploy",
     "reviewers": "alice",
@@ -90,42 +96,55 @@ def test_it_is_a_container_action_on_the_prebuilt_image_of_this_version() -> Non
 
 
 def test_every_input_is_documented_and_has_the_entrypoint_s_default() -> None:
-    assert list(INPUTS) == list(action.INPUTS)
+    assert list(INPUTS) == list(action_inputs.INPUTS)
     for name, spec in INPUTS.items():
         assert len(spec.get("description", "")) > 20, f"input {name} needs a description"
         default = str(spec.get("default", ""))
         if default.startswith("${{"):  # an expression the runner evaluates; absent, the entrypoint has none
-            assert action.INPUTS[name] == "", name
+            assert action_inputs.INPUTS[name] == "", name
         else:
-            assert default == action.INPUTS[name], name
+            assert default == action_inputs.INPUTS[name], name
         assert spec.get("required", False) == (name == "app"), name
-    assert set(action.ONLY_FOR) | set(action.BOOLEANS) | set(action.VARIABLES) <= set(INPUTS)
+    assert set(action_inputs.ONLY_FOR) | set(action_inputs.BOOLEANS) | set(action_inputs.SECRETS) <= set(INPUTS)
 
 
-def _effect(values: dict[str, str], environ: dict[str, str]) -> tuple[object, ...]:
-    """What the entrypoint does with a set of inputs: the argv (or the error) and the variables."""
+def _effect(values: dict[str, str], environ: Environment) -> object:
+    """What the entrypoint makes of a set of inputs: the options, or the error."""
     try:
-        result: object = action.build_argv(values, environ)
+        return action_inputs.options(values, environ)
     except Exception as exc:
-        result = f"{type(exc).__name__}: {exc}"
-    return result, action.variables(values)
+        return f"{type(exc).__name__}: {exc}"
 
 
 @pytest.mark.parametrize("name", list(INPUTS))
 def test_every_input_is_read_by_the_entrypoint(name: str) -> None:
     assert set(ALTERNATIVES) == set(INPUTS), "give every input an alternative value above"
-    environ = {"GITHUB_REF": "refs/heads/main", "GITHUB_REPOSITORY_OWNER": "my-team"}
-    values = {f"INPUT_{n.upper()}": v for n, v in action.INPUTS.items()}
+    environ = Environment(ref="refs/heads/main", repository_owner="my-team")
+    values = {f"INPUT_{n.upper()}": v for n, v in action_inputs.INPUTS.items()}
     values.update(
-        {"INPUT_GITOPS-REPO": "my-team/gitops", "INPUT_APP": "my-api", "INPUT_TAG": "ghcr.io/a/b:1"}
+        {
+            "INPUT_GITOPS-REPO": "my-team/gitops",
+            "INPUT_APP": "my-api",
+            "INPUT_TAG": "ghcr.io/a/b:1",
+            "INPUT_GITHUB-TOKEN": "ghs_default0123",
+        }
     )
     if name in MODE_OF:
         values["INPUT_MODE"] = MODE_OF[name]
     if name == "gitops-dir":
         del values["INPUT_GITOPS-REPO"]
-    baseline = _effect(action.read_inputs(values), environ)
-    values[f"INPUT_{name.upper()}"] = ALTERNATIVES[name]
-    assert _effect(action.read_inputs(values), environ) != baseline, f"input {name} changes nothing"
+    if name == "private-key":  # a key means something with an App only
+        values.update({"INPUT_APP-ID": "4242", "INPUT_PRIVATE-KEY": _pem()})
+    baseline = _effect(action_inputs.read_inputs(values), environ)
+    values[f"INPUT_{name.upper()}"] = ALTERNATIVES[name] if name != "private-key" else _pem()
+    assert _effect(action_inputs.read_inputs(values), environ) != baseline, f"input {name} changes nothing"
+
+
+def _pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def test_every_output_is_written(workspace: Workspace) -> None:

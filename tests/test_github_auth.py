@@ -11,11 +11,29 @@ from github_world import GITOPS, World
 from autodeploy import report
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github import auth
+from autodeploy.github import credentials as credentials_module
 from autodeploy.github.api import RepoApi
 from autodeploy.github.options import ClientOptions
 from autodeploy.github.repo import GitHubRepo
 
 APP_ID = 4242
+
+
+def from_environment(
+    env: dict[str, str],
+    *,
+    app_id: str | None = None,
+    private_key_file: str | None = None,
+    installation_id: int | None = None,
+) -> credentials_module.Credentials:
+    """The credentials the CLI chooses from these variables and flags."""
+    secrets = credentials_module.Secrets(
+        token=env.get("AUTODEPLOY_GITHUB_TOKEN"),
+        actions_token=env.get("GITHUB_TOKEN"),
+        app_id=app_id,
+        private_key=env.get("AUTODEPLOY_APP_PRIVATE_KEY"),
+    )
+    return credentials_module.choose(secrets, private_key_file=private_key_file, installation_id=installation_id)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +64,7 @@ def options(world: World) -> ClientOptions:
 
 
 def test_a_github_app_deploys_with_an_installation_token(world: World, keypair) -> None:
-    credentials = auth.from_environment({"AUTODEPLOY_APP_PRIVATE_KEY": keypair[0]}, app_id=str(APP_ID))
+    credentials = from_environment({"AUTODEPLOY_APP_PRIVATE_KEY": keypair[0]}, app_id=str(APP_ID))
     mark = world.mark()
     client = auth.client_for(credentials, GITOPS, options(world))
 
@@ -64,7 +82,7 @@ def test_a_github_app_deploys_with_an_installation_token(world: World, keypair) 
 
 
 def test_an_installation_id_saves_the_lookup(world: World, keypair) -> None:
-    credentials = auth.from_environment(
+    credentials = from_environment(
         {"AUTODEPLOY_APP_PRIVATE_KEY": keypair[0]}, app_id=str(APP_ID), installation_id=77
     )
     mark = world.mark()
@@ -73,7 +91,7 @@ def test_an_installation_id_saves_the_lookup(world: World, keypair) -> None:
 
 
 def test_an_app_that_is_not_installed_on_the_repo(world: World, keypair) -> None:
-    credentials = auth.Credentials("app", app=auth.App(str(APP_ID), keypair[0]))
+    credentials = credentials_module.Credentials("app", app=credentials_module.App(str(APP_ID), keypair[0]))
     with pytest.raises(
         InputError, match=r"the App is not installed on team/elsewhere .*install it on that repository"
     ):
@@ -88,7 +106,7 @@ def test_a_key_that_is_not_the_apps(world: World) -> None:
         )
         .decode()
     )
-    credentials = auth.Credentials("app", app=auth.App(str(APP_ID), other))
+    credentials = credentials_module.Credentials("app", app=credentials_module.App(str(APP_ID), other))
     with pytest.raises(
         GitHubError,
         match=r"401 A JSON web token could not be decoded.*check --app-id and the App's private key",
@@ -99,9 +117,9 @@ def test_a_key_that_is_not_the_apps(world: World) -> None:
 def test_the_key_from_a_file_or_a_single_line_secret(tmp_path, keypair) -> None:
     path = tmp_path / "app.pem"
     path.write_text(keypair[0])
-    from_file = auth.from_environment({}, app_id="12", private_key_file=str(path))
+    from_file = from_environment({}, app_id="12", private_key_file=str(path))
     escaped = keypair[0].strip().replace("\n", "\\n")
-    from_env = auth.from_environment({"AUTODEPLOY_APP_PRIVATE_KEY": escaped}, app_id="12")
+    from_env = from_environment({"AUTODEPLOY_APP_PRIVATE_KEY": escaped}, app_id="12")
 
     assert from_file.app and from_env.app and from_file.app.private_key == from_env.app.private_key
     assert "MII" not in report.redact(keypair[0])
@@ -113,7 +131,7 @@ def test_the_key_from_a_file_or_a_single_line_secret(tmp_path, keypair) -> None:
     [
         ({}, {}, "no GitHub credentials: set AUTODEPLOY_GITHUB_TOKEN or GITHUB_TOKEN, or pass --app-id"),
         ({}, {"app_id": "12"}, "--app-id needs the App's private key: set AUTODEPLOY_APP_PRIVATE_KEY"),
-        ({"AUTODEPLOY_APP_PRIVATE_KEY": "not a key"}, {"app_id": "12"}, "not an unencrypted PEM private key"),
+        ({"AUTODEPLOY_APP_PRIVATE_KEY": "not a key"}, {"app_id": "12"}, "not an unencrypted RSA key in PEM form"),
         ({}, {"app_id": "my-app"}, "is not a GitHub App ID"),
         ({"GITHUB_TOKEN": "x" * 10}, {"private_key_file": "k.pem"}, "--private-key-file needs --app-id"),
     ],
@@ -122,14 +140,35 @@ def test_missing_or_bad_credentials_are_input_errors(
     env: dict[str, str], kwargs: dict[str, str], message: str
 ) -> None:
     with pytest.raises(InputError, match=message):
-        auth.from_environment(env, **kwargs)
+        from_environment(env, **kwargs)
+
+
+def test_a_der_or_ec_key_is_refused_before_any_request(tmp_path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    der = tmp_path / "app.der"
+    der.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    with pytest.raises(InputError, match="not an unencrypted RSA key in PEM form"):
+        from_environment({}, app_id="12", private_key_file=str(der))
+    ec_pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+    with pytest.raises(InputError, match="this one is not RSA"):
+        from_environment({"AUTODEPLOY_APP_PRIVATE_KEY": ec_pem}, app_id="12")
 
 
 def test_token_precedence_and_redaction() -> None:
-    both = auth.from_environment(
+    both = from_environment(
         {"AUTODEPLOY_GITHUB_TOKEN": "ghp_specific_0001", "GITHUB_TOKEN": "ghs_workflow_0002"}
     )
-    only = auth.from_environment({"GITHUB_TOKEN": " ghs_workflow_0003 \n"})
+    only = from_environment({"GITHUB_TOKEN": " ghs_workflow_0003 \n"})
 
     assert (both.source, both.token) == ("AUTODEPLOY_GITHUB_TOKEN", "ghp_specific_0001")
     assert (only.source, only.token) == ("GITHUB_TOKEN", "ghs_workflow_0003")
@@ -142,7 +181,7 @@ def test_pygithub_debug_logs_never_show_the_minted_token(world: World, keypair, 
 
     caplog.set_level(logging.DEBUG, logger="github")
     caplog.set_level(logging.DEBUG, logger="github.Requester")
-    credentials = auth.from_environment({"AUTODEPLOY_APP_PRIVATE_KEY": keypair[0]}, app_id=str(APP_ID))
+    credentials = from_environment({"AUTODEPLOY_APP_PRIVATE_KEY": keypair[0]}, app_id=str(APP_ID))
     client = auth.client_for(credentials, GITOPS, options(world))
     world.deploy("api", "production", "1.1.0", 2, repo=GitHubRepo(RepoApi(client, GITOPS), base="main"))
     minted = next(c.answer["token"] for c in world.fake.calls if c.template.endswith("/access_tokens"))

@@ -207,12 +207,12 @@ def test_the_local_path_never_imports_pygithub(tmp_path) -> None:
     import subprocess
 
     code = (
-        "import argparse, sys\n"
-        "import autodeploy.commands.github_args as flags\n"
-        "parser = argparse.ArgumentParser()\n"
-        "flags.add_arguments(parser)\n"
-        "flags.settings_overrides(parser.parse_args(['--gitops-repo', 'o/r']))\n"
-        "assert 'github' not in sys.modules and 'autodeploy.github' not in sys.modules, sorted(sys.modules)\n"
+        "import sys\n"
+        "from autodeploy.cli import build, parser\n"
+        "from autodeploy.environment import Environment\n"
+        "argv = ['deploy', '--gitops-repo', 'o/r', '--app', 'a', '--env', 'e', '--tag', 'r.io/i:1']\n"
+        "build.options(parser.build_parser('deploy').parse_args(argv), Environment(github_token='t0ken'))\n"
+        "assert 'github' not in sys.modules and 'requests' not in sys.modules, sorted(sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

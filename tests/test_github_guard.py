@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from github_world import SOURCE, World, image_yaml, push_event
 
-from autodeploy.github.history import PushEvent
+from autodeploy.environment import Environment, PushEvent
 from autodeploy.imagefile import read_block
 from autodeploy.plan import Relation
 
@@ -114,10 +114,10 @@ def test_a_push_event_proves_nothing_when_forced_or_foreign(
 
 def test_other_events_are_ignored(tmp_path) -> None:
     assert (
-        PushEvent.from_environment({"GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": "x"})
+        Environment.read({"GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": "x"}).push
         is None
     )
     assert (
-        PushEvent.from_environment({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(tmp_path / "none")})
+        Environment.read({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(tmp_path / "none")}).push
         is None
     )

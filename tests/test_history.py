@@ -10,7 +10,7 @@ from checkouts import example_checkout, git
 
 from autodeploy.errors import InputError
 from autodeploy.gitlocal import GitFileHistory
-from autodeploy.history import Deploy, FileVersion, choose, deploys
+from autodeploy.deploys import Deploy, FileVersion, choose, deploys
 from autodeploy.imagefile import Block, write_block
 
 PATH = "my-api/production/image.yaml"

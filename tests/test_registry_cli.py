@@ -117,7 +117,7 @@ def test_resolve_as_a_process_never_imports_docker(registry: LocalRegistry, seed
 
 def test_importing_the_registry_package_and_flags_loads_no_network_library() -> None:
     script = (
-        "import sys, autodeploy.registry, autodeploy.commands.registry_args, autodeploy.commands.resolve\n"
+        "import sys, autodeploy.registry, autodeploy.cli.build, autodeploy.commands\n"
         "print(sorted(m for m in ('requests', 'docker', 'urllib3') if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autodeploy.errors import InputError
-from autodeploy.tags import choose
+from autodeploy.action.tags import choose
 
 # docker/metadata-action's `tags` output as a branch build and a release produce it (newline-separated).
 BRANCH_BUILD = "ghcr.io/my-team/my-api:main-1a2b3c4\n"

@@ -16,6 +16,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from autodeploy import __version__, cli
+from autodeploy.cli.parser import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs" / "workflows").glob("*.yml"))
@@ -128,7 +129,7 @@ def test_readme_cli_examples_parse_and_the_local_one_runs(
     commands = cli_commands(readme())
     assert {c[0] for c in commands} >= {"deploy", "rollback"}
     for argv in commands:
-        cli.build_parser(argv).parse_args(argv)
+        build_parser(argv[0]).parse_args(argv)
     local = [c for c in commands if "examples/gitops" in c]
     assert local, "README shows a dry run on examples/gitops"
     shutil.copytree(ROOT / "examples", tmp_path / "examples")

@@ -1,74 +1,19 @@
-"""Credentials for the GitOps repo: a token from the environment, or a GitHub App installation token.
-
-A token comes from AUTODEPLOY_GITHUB_TOKEN, else GITHUB_TOKEN. With --app-id, the App's private key
-comes from --private-key-file, else AUTODEPLOY_APP_PRIVATE_KEY; autodeploy signs a JWT with it,
-looks up the App's installation on the GitOps repo (unless --app-installation-id names it) and
-mints an installation token, which GitHub lets the App use for an hour. Every token and key is
-registered with `report.secret()` as soon as it is read or minted.
+"""Clients for the credentials `github.credentials` chose. For a GitHub App, autodeploy signs a JWT
+with its key, looks up the App's installation on the GitOps repo (unless --app-installation-id
+names it) and mints an installation token, which GitHub lets the App use for an hour; the minted
+token is registered with `report.secret()` at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 from autodeploy import report
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github.client import Client
+from autodeploy.github.credentials import ENV_ACTIONS_TOKEN, ENV_TOKEN, App, Credentials
 from autodeploy.github.options import ClientOptions
 
-ENV_TOKEN = "AUTODEPLOY_GITHUB_TOKEN"
-ENV_ACTIONS_TOKEN = "GITHUB_TOKEN"
-ENV_APP_ID = "AUTODEPLOY_APP_ID"
-ENV_APP_KEY = "AUTODEPLOY_APP_PRIVATE_KEY"
 TOKEN_HINT = f"check the token in {ENV_TOKEN} or {ENV_ACTIONS_TOKEN} (wrong, expired or revoked?)"
 APP_HINT = "check --app-id and the App's private key (was the key revoked?)"
-
-
-@dataclass(frozen=True)
-class App:
-    app_id: str
-    private_key: str = field(repr=False)
-    installation_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A token, or a GitHub App to mint one with; `source` names it for people."""
-
-    source: str
-    token: str | None = field(default=None, repr=False)
-    app: App | None = None
-
-
-def from_environment(
-    env: Mapping[str, str],
-    *,
-    app_id: str | None = None,
-    private_key_file: str | None = None,
-    installation_id: int | None = None,
-) -> Credentials:
-    """The credentials the flags and variables name; raises InputError when there are none."""
-    app_id = app_id or env.get(ENV_APP_ID) or None
-    if app_id:
-        if not app_id.strip().isdigit():
-            raise InputError(
-                f"--app-id {app_id!r} is not a GitHub App ID (a number, on the App's settings page)"
-            )
-        key = _private_key(env, private_key_file)
-        return Credentials(f"GitHub App {app_id.strip()}", app=App(app_id.strip(), key, installation_id))
-    if private_key_file or env.get(ENV_APP_KEY):
-        if private_key_file:
-            raise InputError("--private-key-file needs --app-id (the GitHub App the key belongs to)")
-        report.secret(env[ENV_APP_KEY])
-    for name in (ENV_TOKEN, ENV_ACTIONS_TOKEN):
-        token = env.get(name, "").strip()
-        if token:
-            return Credentials(name, token=report.secret(token))
-    raise InputError(
-        f"no GitHub credentials: set {ENV_TOKEN} or {ENV_ACTIONS_TOKEN}, or pass --app-id with "
-        f"{ENV_APP_KEY} or --private-key-file"
-    )
 
 
 def client_for(credentials: Credentials, repo: str, options: ClientOptions) -> Client:
@@ -113,38 +58,6 @@ def installation_token(app: App, repo: str, options: ClientOptions) -> tuple[str
     permissions = minted.data.get("permissions")
     granted = {str(k): str(v) for k, v in permissions.items()} if isinstance(permissions, dict) else {}
     return report.secret(token), granted
-
-
-def _private_key(env: Mapping[str, str], path: str | None) -> str:
-    if path:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                key = handle.read()
-        except OSError as exc:
-            raise InputError(f"cannot read --private-key-file {path}: {exc.strerror}") from exc
-    else:
-        key = env.get(ENV_APP_KEY, "")
-        if not key.strip():
-            raise InputError(
-                f"--app-id needs the App's private key: set {ENV_APP_KEY} or pass --private-key-file"
-            )
-    if "\\n" in key and "\n" not in key.strip():
-        key = key.replace("\\n", "\n")  # a PEM pasted into a single-line secret
-    key = report.secret(key.strip()) + "\n"
-    _check_pem(key)
-    return key
-
-
-def _check_pem(key: str) -> None:
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    try:
-        load_pem_private_key(key.encode("utf-8"), password=None)
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            "the GitHub App private key is not an unencrypted PEM private key; download a new one "
-            "from the App's settings (Private keys) and pass the whole .pem file"
-        ) from exc
 
 
 def _int(data: object, key: str, doing: str) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from autodeploy.deploys import FileVersion
 from autodeploy.github.api import RepoApi
 from autodeploy.github.models import field
-from autodeploy.history import FileVersion
 
 
 class GitHubFileHistory:

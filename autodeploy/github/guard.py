@@ -12,11 +12,10 @@ deploy go on (Relation.UNKNOWN), as the issue asks.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from autodeploy import report
+from autodeploy.environment import PushEvent
 from autodeploy.github.client import Client
 from autodeploy.plan import Relation
 
@@ -26,39 +25,6 @@ _RELATIONS = {
     "identical": Relation.SAME,
     "diverged": Relation.DIVERGED,
 }
-_ZERO = "0" * 40
-
-
-@dataclass(frozen=True)
-class PushEvent:
-    repo: str
-    before: str
-    after: str
-    commits: frozenset[str]
-    forced: bool
-
-    @classmethod
-    def from_environment(cls, env: Mapping[str, str]) -> PushEvent | None:
-        """The push that triggered this workflow run, from GITHUB_EVENT_PATH; None for anything else."""
-        if env.get("GITHUB_EVENT_NAME") != "push" or not env.get("GITHUB_EVENT_PATH"):
-            return None
-        try:
-            with open(env["GITHUB_EVENT_PATH"], encoding="utf-8") as handle:
-                data = json.load(handle)
-            return cls(
-                repo=str(data["repository"]["full_name"]).lower(),
-                before=str(data["before"]).lower(),
-                after=str(data["after"]).lower(),
-                commits=frozenset(str(c["id"]).lower() for c in data.get("commits") or ()),
-                forced=bool(data.get("forced")),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def proves_newer(self, repo: str, old: str, new: str) -> bool:
-        if self.forced or repo.lower() != self.repo or not _same(new, self.after) or _same(old, self.after):
-            return False
-        return (self.before != _ZERO and _same(old, self.before)) or any(_same(old, c) for c in self.commits)
 
 
 class CompareHistory:
@@ -91,8 +57,3 @@ class CompareHistory:
         status = got.data.get("status") if isinstance(got.data, dict) else None
         return _RELATIONS.get(str(status), Relation.UNKNOWN)
 
-
-def _same(a: str, b: str) -> bool:
-    """Two commit ids name the same commit (one may be abbreviated, seven digits at least)."""
-    a, b = a.lower(), b.lower()
-    return len(a) >= 7 and len(b) >= 7 and (a.startswith(b) or b.startswith(a))

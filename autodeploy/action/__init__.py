@@ -1,0 +1,49 @@
+"""The GitHub Action's entrypoint: INPUT_* -> the options the CLI would build -> the same command.
+
+It logs the equivalent `autodeploy ...` command line (secrets left out), so a user can rerun a
+step locally with --dry-run; results go to $GITHUB_OUTPUT and a table to $GITHUB_STEP_SUMMARY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import traceback
+
+from autodeploy import commands, render, report
+from autodeploy.action import inputs, outputs
+from autodeploy.boundary import ErrorBoundary
+from autodeploy.cli.argv import argv
+from autodeploy.environment import Environment
+from autodeploy.options import RollbackOptions
+
+DEBUG_HINT = "re-run the job with debug logging enabled for the traceback"
+
+
+def main() -> int:
+    report.use_github_actions()
+    env = Environment.read(os.environ)
+
+    def on_error(message: str) -> None:
+        if env.runner_debug:
+            report.info(traceback.format_exc())
+        with contextlib.suppress(OSError):  # the error itself is reported already
+            outputs.write_summary(env.summary_path, f"**autodeploy failed:** {report.redact(message)}\n")
+
+    with ErrorBoundary(debug=False, hint=DEBUG_HINT, on_error=on_error) as boundary:
+        run(env)
+    return boundary.code
+
+
+def run(env: Environment) -> None:
+    values = inputs.read_inputs(os.environ)
+    outputs.check_writable("GITHUB_OUTPUT", env.output_path)
+    outputs.check_writable("GITHUB_STEP_SUMMARY", env.summary_path)
+    options = inputs.options(values, env)
+    report.info("running: autodeploy " + shlex.join(argv(options)))
+    rollback = isinstance(options, RollbackOptions)
+    outcome = commands.rollback(options) if isinstance(options, RollbackOptions) else commands.deploy(options)
+    render.show_outcome(outcome, json_output=False)
+    outputs.write_outputs(env.output_path, outputs.Outputs.of(outcome))
+    outputs.write_summary(env.summary_path, outputs.summary(outcome, rollback=rollback))

@@ -1,0 +1,5 @@
+import sys
+
+from autodeploy.action import main
+
+sys.exit(main())

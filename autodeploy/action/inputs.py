@@ -1,0 +1,252 @@
+"""The Action's inputs (INPUT_* variables) as the same typed options the CLI builds. Secrets are
+masked before anything else is printed, and every input is checked before any token is minted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from autodeploy import report, targets, validate
+from autodeploy.action import envmap, tags
+from autodeploy.environment import Environment
+from autodeploy.errors import InputError
+from autodeploy.github import credentials
+from autodeploy.github.options import DEFAULT_API_URL, PullOptions
+from autodeploy.imageref import parse
+from autodeploy.options import (
+    DEFAULT_GITHUB_MAX_WAIT,
+    DeployOptions,
+    GitHubOptions,
+    Location,
+    RollbackOptions,
+    WriteOptions,
+)
+from autodeploy.plan import DEFAULT_PATH_TEMPLATE, Settings
+from autodeploy.registry.options import RegistryOptions
+
+# Every input action.yml declares, with the default it declares there (tests hold the two equal).
+INPUTS: Mapping[str, str] = {
+    "mode": "deploy",
+    "gitops-repo": "",
+    "gitops-dir": "",
+    "app": "",
+    "env": "auto",
+    "env-map": "",
+    "image": "",
+    "tag": "",
+    "digest": "",
+    "token": "",
+    "github-token": "",  # action.yml's default is ${{ github.token }}
+    "app-id": "",
+    "private-key": "",
+    "registry-username": "",
+    "registry-password": "",
+    "base-branch": "",
+    "branch": "",
+    "protected-branches": "",
+    "path-template": "",
+    "labels": "",
+    "reviewers": "",
+    "auto-merge": "",
+    "merge-method": "",
+    "allow-downgrade": "false",
+    "dry-run": "false",
+    "reason": "",
+    "steps": "",
+    "allow-retag": "false",
+}
+BOOLEANS = ("dry-run", "allow-downgrade", "allow-retag")
+SECRETS = ("token", "github-token", "private-key", "registry-password")
+ONLY_FOR = {
+    "digest": "deploy",
+    "allow-downgrade": "deploy",
+    "reason": "rollback",
+    "steps": "rollback",
+    "allow-retag": "rollback",
+}
+MERGE_METHODS = ("merge", "squash", "rebase")
+_LIST_SEPARATORS = re.compile(r"[\n,]+")
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0", ""}
+
+
+def read_inputs(environ: Mapping[str, str]) -> dict[str, str]:
+    """Every declared input, as the runner passes it (`INPUT_GITOPS-REPO`) or with underscores
+    (`INPUT_GITOPS_REPO`, handier with `docker run -e`); missing ones take action.yml's default.
+    Secrets are masked here, first of all."""
+    values = {}
+    for name, default in INPUTS.items():
+        key = f"INPUT_{name.upper()}"
+        value = environ.get(key, environ.get(key.replace("-", "_")))
+        values[name] = default if value is None else value.strip()
+    for name in SECRETS:
+        if values[name]:
+            report.secret(values[name])
+    return values
+
+
+def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | RollbackOptions:
+    """The options these inputs ask for; raises InputError for any input that does not fit."""
+    _check_plain(inputs)
+    mode = inputs["mode"]
+    if mode not in ("deploy", "rollback"):
+        raise InputError(f"input mode must be deploy or rollback, not {mode!r}")
+    for name, only in ONLY_FOR.items():
+        if only != mode and (_bool(name, inputs[name]) if name in BOOLEANS else inputs[name]):
+            raise InputError(f"input {name} applies to mode: {only} only")
+    apps = _list(inputs["app"])
+    if not apps:
+        raise InputError("input app is required: the app's folder in the GitOps repo")
+    envs = _envs(inputs, env)
+    location = _location(inputs, env)
+    write = _write(inputs, env)
+    image, tag = inputs["image"], inputs["tag"]
+    choice = tags.choose(tag, image or None) if tag else None
+    if choice is not None and choice.candidates > 1:
+        report.info(f"tag: chose {choice.reference} out of {len(tags.entries(tag))} entries")
+    if mode == "deploy":
+        if choice is None:
+            raise InputError("input tag is required: the tag, IMAGE:TAG, or metadata-action's tags output")
+        return DeployOptions(
+            location=location,
+            targets=targets.build(
+                apps=apps,
+                envs=envs,
+                image=image or None,
+                tag=choice.reference,
+                digest=inputs["digest"] or None,
+                targets_file=None,
+            ),
+            workflow_commit=env.sha,
+            workflow_repo=env.repository,
+            allow_downgrade=_bool("allow-downgrade", inputs["allow-downgrade"]),
+            write=write,
+        )
+    if len(apps) > 1 or len(envs) > 1:
+        raise InputError("mode: rollback takes one app and one env")
+    if not image:
+        if choice is None or choice.image is None:
+            raise InputError("mode: rollback needs the image input (the image without its tag)")
+        image = choice.image.name
+    if choice is not None and inputs["steps"]:
+        raise InputError("give the input tag (the tag to roll back to) or steps, not both")
+    return RollbackOptions(
+        location=location,
+        app=validate.path_part("app", apps[0]),
+        env=validate.path_part("env", envs[0]),
+        image=parse(image),
+        to=choice.tag if choice is not None else None,
+        steps=_steps(inputs["steps"]),
+        reason=inputs["reason"] or None,
+        allow_retag=_bool("allow-retag", inputs["allow-retag"]),
+        workflow_repo=env.repository,
+        write=write,
+    )
+
+
+def _check_plain(inputs: Mapping[str, str]) -> None:
+    """No input but a secret may hold control or bidi characters, newlines between list items aside."""
+    for name, value in inputs.items():
+        if name not in SECRETS:
+            for line in value.splitlines():
+                validate.plain(f"input {name}", line)
+
+
+def _location(inputs: Mapping[str, str], env: Environment) -> Location:
+    repo, directory = inputs["gitops-repo"], inputs["gitops-dir"]
+    if bool(repo) == bool(directory):
+        raise InputError("give exactly one of the inputs gitops-repo (OWNER/NAME) and gitops-dir")
+    if directory:
+        return Location(gitops_dir=directory)
+    if "/" not in repo and env.repository_owner:
+        repo = f"{env.repository_owner}/{repo}"  # as today's action's `owner` default
+    try:
+        repo = validate.source_repo(repo)
+    except InputError:
+        raise InputError(f"input gitops-repo {repo!r} is not of the form OWNER/NAME") from None
+    api_url = (env.api_url or DEFAULT_API_URL).rstrip("/")
+    if not api_url.startswith(("https://", "http://")):
+        raise InputError(f"GITHUB_API_URL {api_url!r} is not an http(s) URL")
+    secrets = credentials.Secrets(
+        token=inputs["token"] or env.github_token,
+        actions_token=inputs["github-token"] or env.actions_token,
+        app_id=inputs["app-id"] or env.app_id,
+        private_key=inputs["private-key"] or env.app_private_key,
+    )
+    chosen = credentials.choose(secrets)
+    base = inputs["base-branch"]
+    return Location(
+        github=GitHubOptions(
+            repo=repo,
+            credentials=chosen,
+            api_url=api_url,
+            base_branch=validate.branch(base) if base else None,
+            guard_credentials=credentials.for_source_repo(secrets, chosen),
+            push=env.push,
+            max_wait=DEFAULT_GITHUB_MAX_WAIT,
+        )
+    )
+
+
+def _envs(inputs: Mapping[str, str], env: Environment) -> list[str]:
+    envs = _list(inputs["env"])
+    if envs != ["auto"]:
+        if not envs or "auto" in envs:
+            raise InputError("input env is a list of environments, or auto on its own")
+        if inputs["env-map"]:
+            raise InputError("input env-map applies to env: auto only")
+        return envs
+    mapping = envmap.parse_map(inputs["env-map"])
+    chosen = envmap.environment(env.ref or "", env.default_branch or "main", mapping)
+    report.info(f"env: auto -> {chosen} for {env.ref}")
+    return [chosen]
+
+
+def _write(inputs: Mapping[str, str], env: Environment) -> WriteOptions:
+    defaults = Settings()
+    labels = _list(inputs["labels"])
+    settings = Settings(
+        path_template=inputs["path-template"] or DEFAULT_PATH_TEMPLATE,
+        branch_template=inputs["branch"] or None,
+        labels=tuple(labels) if labels else defaults.labels,
+        auto_merge_envs=_auto_merge(inputs["auto-merge"], defaults.auto_merge_envs),
+        server_url=env.server_url or defaults.server_url,
+        protected_branches=tuple(_list(inputs["protected-branches"])),
+    )
+    method = inputs["merge-method"] or "merge"
+    if method not in MERGE_METHODS:
+        raise InputError(f"input merge-method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
+    reviewers = tuple(validate.reviewer("input reviewers:", r) for r in _list(inputs["reviewers"]))
+    pull = PullOptions(reviewers=reviewers, merge_method=method)
+    username, password = inputs["registry-username"] or None, inputs["registry-password"] or None
+    if bool(username) != bool(password):
+        raise InputError("give both inputs registry-username and registry-password, or neither")
+    registry = RegistryOptions(username=username, password=password, docker_config_dir=env.docker_config)
+    return WriteOptions(
+        settings=settings, pull=pull, registry=registry, dry_run=_bool("dry-run", inputs["dry-run"])
+    )
+
+
+def _auto_merge(value: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    envs = _list(value)
+    if [env.lower() for env in envs] in (["false"], ["none"]):
+        return ()
+    return tuple(envs) if envs else default
+
+
+def _steps(value: str) -> int:
+    if not value:
+        return 1
+    if not value.isdigit() or int(value) < 1:
+        raise InputError(f"input steps must be a whole number, 1 or more, not {value!r}")
+    return int(value)
+
+
+def _list(value: str) -> list[str]:
+    return [item.strip() for item in _LIST_SEPARATORS.split(value) if item.strip()]
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered not in _TRUE | _FALSE:
+        raise InputError(f"input {name} must be true or false, not {value!r}")
+    return lowered in _TRUE

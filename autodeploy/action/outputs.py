@@ -1,0 +1,113 @@
+"""What the Action hands the workflow: step outputs and the step summary, from the typed outcome."""
+
+from __future__ import annotations
+
+import os
+import stat
+import uuid
+from dataclasses import asdict, dataclass
+
+from autodeploy import report
+from autodeploy.errors import InputError
+from autodeploy.pipeline import Outcome
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """One field per output in action.yml (`pr_number` is `pr-number` there)."""
+
+    changed: str
+    branch: str
+    commit: str
+    pr_number: str
+    pr_url: str
+    digest: str
+    env: str
+    tag: str
+    old_tag: str
+    diff: str
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> Outputs:
+        plan, applied = outcome.plan, outcome.applied
+        first = plan.changes[0] if plan.changes else None
+        return cls(
+            changed="true" if outcome.changed else "false",
+            branch=(applied.branch if applied and applied.branch else plan.branch) or "",
+            commit=(applied.commit if applied else None) or "",
+            pr_number=str(applied.pr_number) if applied and applied.pr_number else "",
+            pr_url=(applied.pr_url if applied else None) or "",
+            digest=(first.new.digest if first else None) or "",
+            env=",".join(dict.fromkeys(c.target.env for c in plan.changes)),
+            tag=(first.new.tag if first else None) or "",
+            old_tag=(first.old.tag if first and first.old else None) or "",
+            diff=plan.diff() if outcome.dry_run else "",
+        )
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(name.replace("_", "-"), value) for name, value in asdict(self).items()]
+
+
+def check_writable(name: str, path: str | None) -> None:
+    """Fail before deploying, not after, when a runner file cannot be appended to."""
+    if not path:
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InputError(f"cannot use ${name} ({path}): {exc.strerror}") from exc
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputError(f"${name} ({path}) is not a regular file")
+    checked = path if mode is not None else os.path.dirname(path) or "."
+    if os.access(checked, os.W_OK):
+        return
+    owner = os.stat(checked).st_uid
+    raise InputError(
+        f"cannot write ${name} ({path}) as uid {os.getuid()}: the runner's user (uid {owner}) owns it. "
+        "The image runs as uid 1001 like GitHub-hosted runners; on a self-hosted runner with another uid, "
+        "run the autodeploy CLI in a step instead (see README, self-hosted runners)"
+    )
+
+
+def write_outputs(path: str | None, outputs: Outputs) -> None:
+    """Append `name<<DELIMITER` blocks, safe for values with newlines, as @actions/core does."""
+    if not path:
+        for name, value in outputs.items():
+            report.info(f"output {name}={value}")
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        for name, value in outputs.items():
+            delimiter = f"ghadelimiter_{uuid.uuid4()}"
+            handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def summary(outcome: Outcome, *, rollback: bool) -> str:
+    plan, applied = outcome.plan, outcome.applied
+    if outcome.dry_run:
+        title = "dry run, nothing written"
+    elif outcome.changed:
+        title = "rolled back" if rollback else "deployed"
+    else:
+        title = "nothing to change"
+    lines = [f"### autodeploy: {title}", "", "| App | Env | Tag | Digest |", "| --- | --- | --- | --- |"]
+    for c in plan.changes:
+        old_tag = c.old.tag if c.old else None
+        old = f"`{old_tag}` → " if old_tag and old_tag != c.new.tag else ""
+        lines.append(f"| {c.target.app} | {c.target.env} | {old}`{c.new.tag}` | `{c.new.digest}` |")
+    for s in plan.skipped:
+        lines.append(f"| {s.target.app} | {s.target.env} | skipped: {s.reason.replace('|', '/')} | |")
+    if applied and applied.pr_url:
+        branch = applied.branch or plan.branch
+        lines += ["", f"Pull request [#{applied.pr_number}]({applied.pr_url}) on `{branch}`"]
+    if outcome.dry_run and plan.changed:
+        diff = plan.diff().rstrip("\n")
+        lines += ["", "<details><summary>diff</summary>", "", "```diff", diff, "```", "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(path: str | None, text: str) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(report.redact(text))

@@ -1,0 +1,170 @@
+"""Open the adapters a command's options name: a directory or a GitHub repository, the registry,
+and the source history for the downgrade guard. The one place that knows which adapter serves
+which option; PyGithub, requests and docker are imported only when an adapter needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from autodeploy.deploys import FileHistory, FileVersion
+from autodeploy.errors import GitError
+from autodeploy.github.options import PullOptions
+from autodeploy.imageref import ImageRef
+from autodeploy.options import GitHubOptions, Location
+from autodeploy.pipeline import Adapters, GitopsRepo, SourceHistory
+from autodeploy.plan import Relation
+from autodeploy.registry.options import RegistryOptions
+from autodeploy.request import Provenance
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from autodeploy.github.api import RepoApi
+    from autodeploy.github.client import Client
+    from autodeploy.registry import Resolved
+
+
+def open_adapters(
+    location: Location,
+    registry: RegistryOptions,
+    *,
+    pull: PullOptions | None = None,
+    guard: bool = False,
+    source_dir: str | None = None,
+) -> Adapters:
+    """Adapters for one command; with `guard`, a source history for the downgrade guard: a local
+    clone of the source repo (`source_dir`, or the current directory when it is one), then GitHub's
+    compare API (a shallow clone that lacks a commit defers to GitHub)."""
+    images = RegistryImages(registry)
+    if location.github is not None:
+        connection = Connection(location.github)
+        repo: GitopsRepo = connection.repo(pull or PullOptions())
+        files: FileHistory = connection.file_history()
+    else:
+        assert location.gitops_dir is not None
+        from autodeploy.localdir import LocalDir
+
+        repo = LocalDir(location.gitops_dir)
+        files = LocalFiles(location.gitops_dir)
+    history = None
+    if guard:
+        sources: list[SourceHistory] = []
+        local = _source_clone(source_dir)
+        if local is not None:
+            sources.append(local)
+        if location.github is not None:
+            sources.append(connection.source_history())
+        history = FirstKnown(sources) if sources else None
+    return Adapters(repo=repo, images=images, files=files, source_history=history)
+
+
+def _source_clone(source_dir: str | None) -> SourceHistory | None:
+    from autodeploy import gitlocal
+
+    try:
+        directory = source_dir or gitlocal.toplevel(os.getcwd())
+    except GitError:
+        return None
+    return gitlocal.GitSourceHistory(directory) if directory else None
+
+
+class LocalFiles:
+    """A checkout's file history, through `git log` when asked (a plain directory has none)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def versions(self, path: str, *, limit: int) -> Iterator[FileVersion]:
+        from autodeploy.gitlocal import GitFileHistory
+
+        return GitFileHistory(self.root).versions(path, limit=limit)
+
+
+class FirstKnown:
+    """Asks each source history in turn; the first answer other than UNKNOWN wins."""
+
+    def __init__(self, sources: list[SourceHistory]) -> None:
+        self.sources = sources
+
+    def relation(self, repo: str, old: str, new: str) -> Relation:
+        for source in self.sources:
+            answer = source.relation(repo, old, new)
+            if answer is not Relation.UNKNOWN:
+                return answer
+        return Relation.UNKNOWN
+
+
+class RegistryImages:
+    """The registry (or the Docker daemon) as the pipeline's ImageSource."""
+
+    def __init__(self, options: RegistryOptions) -> None:
+        self.options = options
+
+    def lookup(self, image: ImageRef, *, with_labels: bool) -> Resolved:
+        from autodeploy import registry
+
+        return registry.resolve(image, self.options, with_labels=with_labels)
+
+    def resolve(self, image: ImageRef, *, with_labels: bool) -> tuple[str, Provenance]:
+        from autodeploy import registry
+
+        found = self.lookup(image, with_labels=with_labels)
+        labels = found.labels
+        return found.digest, Provenance(
+            labels.get(registry.REVISION_LABEL), labels.get(registry.SOURCE_LABEL)
+        )
+
+
+class Connection:
+    """The clients of one command: one for the GitOps repo, one for the source repo (the downgrade
+    guard), each made on first use, so a GitHub App mints one installation token per command."""
+
+    def __init__(self, options: GitHubOptions) -> None:
+        from autodeploy.github.options import ClientOptions
+
+        self.options = options
+        self.client_options = ClientOptions(api_url=options.api_url, max_wait=options.max_wait)
+        self._client: Client | None = None
+        self._guard: Client | None = None
+        self._api: RepoApi | None = None
+
+    def client(self) -> Client:
+        from autodeploy.github import auth
+
+        if self._client is None:
+            self._client = auth.client_for(self.options.credentials, self.options.repo, self.client_options)
+        return self._client
+
+    def guard_client(self) -> Client:
+        from autodeploy.github import auth
+
+        credentials = self.options.guard_credentials
+        if credentials is None or credentials is self.options.credentials:
+            return self.client()
+        if self._guard is None:
+            self._guard = auth.client_for(credentials, self.options.repo, self.client_options)
+        return self._guard
+
+    def api(self) -> RepoApi:
+        from autodeploy.github.api import RepoApi
+
+        if self._api is None:
+            self._api = RepoApi(self.client(), self.options.repo)
+        return self._api
+
+    def repo(self, pull: PullOptions) -> GitopsRepo:
+        from autodeploy.github.repo import GitHubRepo
+
+        return GitHubRepo(self.api(), base=self.options.base_branch, options=pull)
+
+    def file_history(self) -> FileHistory:
+        from autodeploy.github.files import GitHubFileHistory
+
+        return GitHubFileHistory(self.api(), self.options.base_branch)
+
+    def source_history(self) -> SourceHistory:
+        from autodeploy.github.guard import CompareHistory
+
+        return CompareHistory(self.guard_client, event=self.options.push)

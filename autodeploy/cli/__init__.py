@@ -1,0 +1,64 @@
+"""The command line: `autodeploy <command> ...` -> typed options -> the command -> printed results.
+
+The environment is read here, once; the parser holds the chosen command's flags only, and no
+adapter is imported before it is needed, so `--help` and a local dry run never load PyGithub,
+docker or requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from autodeploy import render, report
+from autodeploy.boundary import ErrorBoundary
+from autodeploy.cli.parser import COMMANDS, build_parser
+from autodeploy.environment import Environment
+from autodeploy.errors import InputError
+from autodeploy.options import DeployOptions, HistoryOptions, RollbackOptions
+
+__all__ = ["COMMANDS", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    with ErrorBoundary(debug="--debug" in args_list, hint="rerun with --debug for the traceback") as boundary:
+        return run(args_list, Environment.read(os.environ))
+    return boundary.code
+
+
+def run(argv: Sequence[str], env: Environment) -> int:
+    command = next((arg for arg in argv if arg in COMMANDS), None)
+    parser = build_parser(command)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help and --version, which have printed what was asked
+        return exc.code if isinstance(exc.code, int) else 0
+    if not args.command:
+        parser.print_help(sys.stderr)
+        raise InputError("give a command: " + ", ".join(COMMANDS))
+    from autodeploy import commands
+    from autodeploy.cli import build
+
+    options = build.options(args, env)
+    if isinstance(options, DeployOptions):
+        render.show_outcome(commands.deploy(options), json_output=args.json)
+    elif isinstance(options, RollbackOptions):
+        render.show_outcome(commands.rollback(options), json_output=args.json)
+    elif isinstance(options, HistoryOptions):
+        found = commands.history(options)
+        if args.json:
+            report.out(json.dumps([render.deploy_json(d) for d in found], indent=2))
+        elif not found:
+            report.info(f"no deploys of {options.app}/{options.env} found")
+        else:
+            report.out(render.history_table(found))
+    else:
+        resolved = commands.resolve(options)
+        if args.json:
+            report.out(json.dumps(render.resolved_json(options.images, resolved), indent=2))
+        else:
+            report.out("".join(f"{found.digest}\n" for found in resolved))
+    return 0

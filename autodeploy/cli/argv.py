@@ -1,0 +1,105 @@
+"""Options back to the command line that makes them: the Action logs it, so a user can rerun a step
+locally with --dry-run. Secrets never appear; they travel in variables (README, Credentials)."""
+
+from __future__ import annotations
+
+from autodeploy import plan
+from autodeploy.github.options import PullOptions
+from autodeploy.options import DEFAULT_GITHUB_MAX_WAIT, DeployOptions, Location, RollbackOptions, WriteOptions
+from autodeploy.plan import Settings
+
+
+def argv(options: DeployOptions | RollbackOptions) -> list[str]:
+    if isinstance(options, RollbackOptions):
+        return _rollback(options)
+    return _deploy(options)
+
+
+def _deploy(options: DeployOptions) -> list[str]:
+    args = ["deploy", *_location(options.location)]
+    apps = list(dict.fromkeys(t.app for t in options.targets))
+    envs = list(dict.fromkeys(t.env for t in options.targets))
+    first = options.targets[0]
+    args += [arg for app in apps for arg in ("--app", app)]
+    args += [arg for env in envs for arg in ("--env", env)]
+    args += ["--tag", str(first.image)]
+    args += _flag("--digest", first.digest)
+    args += _flag("--commit", options.commit)
+    args += _flag("--source-repo", options.source_repo)
+    args += _flag("--source-dir", options.source_dir)
+    args += _switch("--commit-from-image", options.commit_from_image)
+    args += _switch("--allow-downgrade", options.allow_downgrade)
+    return args + _write(options.write, options.location)
+
+
+def _rollback(options: RollbackOptions) -> list[str]:
+    args = ["rollback", *_location(options.location), "--app", options.app, "--env", options.env]
+    args += ["--image", options.image.name]
+    args += (
+        ["--to", options.to]
+        if options.to
+        else (["--steps", str(options.steps)] if options.steps != 1 else [])
+    )
+    args += _flag("--reason", options.reason)
+    args += _switch("--allow-retag", options.allow_retag)
+    args += _switch("--commit-from-image", options.commit_from_image)
+    if options.limit != 50:
+        args += ["--limit", str(options.limit)]
+    return args + _write(options.write, options.location)
+
+
+def _location(location: Location) -> list[str]:
+    if location.gitops_dir is not None:
+        return ["--gitops-dir", location.gitops_dir]
+    github = location.github
+    assert github is not None
+    args = ["--gitops-repo", github.repo, *_flag("--base-branch", github.base_branch)]
+    if github.max_wait != DEFAULT_GITHUB_MAX_WAIT:
+        args += ["--github-max-wait", f"{github.max_wait:g}"]
+    app = github.credentials.app
+    if app is not None:
+        args += ["--app-id", app.app_id]
+        if app.installation_id is not None:
+            args += ["--app-installation-id", str(app.installation_id)]
+    return args
+
+
+def _write(write: WriteOptions, location: Location) -> list[str]:
+    settings, defaults = write.settings, Settings()
+    args = []
+    if settings.path_template != defaults.path_template:
+        args += ["--path-template", settings.path_template]
+    args += _flag("--branch", settings.branch_template)
+    args += [arg for glob in settings.protected_branches for arg in ("--protected-branch", glob)]
+    args += _flag("--title", settings.title_template)
+    if settings.message_template != plan.DEFAULT_MESSAGE_TEMPLATE:
+        args += ["--message", settings.message_template]
+    if settings.labels != defaults.labels:
+        args += [arg for label in settings.labels for arg in ("--label", label)]
+    if location.github is not None:
+        args += _pull(write.pull, settings, defaults)
+    registry = write.registry
+    args += [arg for host in registry.insecure_registries for arg in ("--insecure-registry", host)]
+    if registry.digest_from != "registry":
+        args += ["--digest-from", registry.digest_from]
+    return args + _switch("--dry-run", write.dry_run)
+
+
+def _pull(pull: PullOptions, settings: Settings, defaults: Settings) -> list[str]:
+    args = [arg for reviewer in pull.reviewers for arg in ("--reviewer", reviewer)]
+    args += _switch("--draft", pull.draft)
+    if pull.merge_method != PullOptions().merge_method:
+        args += ["--merge-method", pull.merge_method]
+    if not settings.auto_merge_envs:
+        args.append("--no-auto-merge")
+    elif settings.auto_merge_envs != defaults.auto_merge_envs:
+        args += [arg for env in settings.auto_merge_envs for arg in ("--auto-merge-env", env)]
+    return args
+
+
+def _flag(flag: str, value: str | None) -> list[str]:
+    return [flag, value] if value else []
+
+
+def _switch(flag: str, on: bool) -> list[str]:
+    return [flag] if on else []

@@ -1,0 +1,217 @@
+"""The parsed flags, with the environment's defaults, as the typed options of each command. The
+argparse Namespace ends here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from autodeploy import report, targets, validate
+from autodeploy.environment import Environment
+from autodeploy.errors import InputError
+from autodeploy.github import credentials
+from autodeploy.github.options import DEFAULT_API_URL, PullOptions
+from autodeploy.imageref import parse
+from autodeploy.options import (
+    DeployOptions,
+    GitHubOptions,
+    HistoryOptions,
+    Location,
+    ResolveOptions,
+    RollbackOptions,
+    WriteOptions,
+)
+from autodeploy.plan import DeployRequest, Settings
+from autodeploy.registry.options import RegistryOptions
+
+Options = DeployOptions | RollbackOptions | HistoryOptions | ResolveOptions
+
+
+def options(args: argparse.Namespace, env: Environment) -> Options:
+    command: str = args.command
+    if command in ("deploy", "plan"):
+        return deploy(args, env, dry_run=command == "plan" or args.dry_run)
+    if command == "rollback":
+        return rollback(args, env)
+    if command == "history":
+        return history(args, env)
+    return resolve(args, env)
+
+
+def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> DeployOptions:
+    return DeployOptions(
+        location=location(args, env),
+        targets=targets.build(
+            apps=args.app,
+            envs=args.env,
+            image=args.image,
+            tag=args.tag,
+            digest=args.digest,
+            targets_file=args.targets,
+        ),
+        commit=args.commit,
+        source_repo=args.source_repo,
+        workflow_commit=env.sha,
+        workflow_repo=env.repository,
+        commit_from_image=args.commit_from_image,
+        allow_downgrade=args.allow_downgrade,
+        source_dir=args.source_dir,
+        write=write(args, env, dry_run=dry_run),
+    )
+
+
+def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
+    app, env_name = _one_target(args)
+    image = parse(args.image)
+    if image.tag or image.digest:
+        raise InputError(f"--image {args.image} carries a tag or digest: give the image alone, and --to TAG")
+    return RollbackOptions(
+        location=location(args, env),
+        app=app,
+        env=env_name,
+        image=image,
+        to=validate.tag(args.to) if args.to else None,
+        steps=_at_least_one("--steps", args.steps),
+        reason=args.reason,
+        allow_retag=args.allow_retag,
+        limit=_at_least_one("--limit", args.limit),
+        commit_from_image=args.commit_from_image,
+        workflow_repo=env.repository,
+        write=write(args, env, dry_run=args.dry_run),
+    )
+
+
+def history(args: argparse.Namespace, env: Environment) -> HistoryOptions:
+    app, env_name = _one_target(args)
+    return HistoryOptions(
+        location=location(args, env),
+        app=app,
+        env=env_name,
+        path=DeployRequest.path_for(Settings(path_template=args.path_template), app, env_name),
+        limit=_at_least_one("--limit", args.limit),
+    )
+
+
+def resolve(args: argparse.Namespace, env: Environment) -> ResolveOptions:
+    refs = tuple(parse(text) for text in args.images)
+    for text, ref in zip(args.images, refs, strict=True):
+        if not ref.tag and not ref.digest:
+            raise InputError(f"image reference {text!r} has no tag: give IMAGE:TAG")
+    return ResolveOptions(images=refs, registry=registry(args, env), with_labels=args.json)
+
+
+def location(args: argparse.Namespace, env: Environment) -> Location:
+    repo: str | None = args.gitops_repo or env.gitops_repo
+    if bool(args.gitops_dir) == bool(repo):
+        raise InputError("give exactly one of --gitops-dir DIR or --gitops-repo OWNER/REPO")
+    if repo is None:
+        return Location(gitops_dir=args.gitops_dir)
+    return Location(github=github(args, env, repo))
+
+
+def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptions:
+    if args.github_max_wait < 0:
+        raise InputError("--github-max-wait must be 0 or more seconds")
+    api_url = (env.api_url or DEFAULT_API_URL).rstrip("/")
+    if not api_url.startswith(("https://", "http://")):
+        raise InputError(f"GITHUB_API_URL {api_url!r} is not an http(s) URL")
+    secrets = credentials.Secrets(
+        token=env.github_token,
+        actions_token=env.actions_token,
+        app_id=args.app_id or env.app_id,
+        private_key=env.app_private_key,
+    )
+    chosen = credentials.choose(
+        secrets, private_key_file=args.private_key_file, installation_id=args.app_installation_id
+    )
+    base = args.base_branch or env.base_branch
+    return GitHubOptions(
+        repo=gitops_repo(repo),
+        credentials=chosen,
+        api_url=api_url,
+        base_branch=validate.branch(base) if base else None,
+        guard_credentials=credentials.for_source_repo(secrets, chosen),
+        push=env.push,
+        max_wait=args.github_max_wait,
+    )
+
+
+def gitops_repo(value: str) -> str:
+    try:
+        return validate.source_repo(value.strip())
+    except InputError:
+        raise InputError(f"--gitops-repo {value!r} is not of the form OWNER/REPO") from None
+
+
+def write(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> WriteOptions:
+    defaults = Settings()
+    if args.no_auto_merge:
+        auto_merge: tuple[str, ...] = ()
+    else:
+        auto_merge = tuple(args.auto_merge_env) if args.auto_merge_env else defaults.auto_merge_envs
+    settings = Settings(
+        path_template=args.path_template,
+        branch_template=args.branch,
+        title_template=args.title,
+        message_template=args.message,
+        labels=tuple(args.label) if args.label is not None else defaults.labels,
+        auto_merge_envs=auto_merge,
+        server_url=env.server_url or defaults.server_url,
+        protected_branches=tuple(args.protected_branch),
+    )
+    pull = PullOptions(
+        reviewers=tuple(validate.reviewer("--reviewer", r) for r in args.reviewer),
+        merge_method=args.merge_method,
+        draft=args.draft,
+    )
+    return WriteOptions(settings=settings, pull=pull, registry=registry(args, env), dry_run=dry_run)
+
+
+def registry(args: argparse.Namespace, env: Environment) -> RegistryOptions:
+    username: str | None = args.registry_username
+    password: str | None = None
+    if args.registry_password_stdin:
+        if not username:
+            raise InputError("--registry-password-stdin needs --registry-username")
+        password = sys.stdin.read().rstrip("\r\n")
+        if not password:
+            raise InputError("--registry-password-stdin read an empty password from standard input")
+        report.secret(password)
+    elif username:
+        raise InputError(
+            "--registry-username needs --registry-password-stdin (the password on standard input)"
+        )
+    elif env.registry_username or env.registry_password:
+        if not (env.registry_username and env.registry_password):
+            raise InputError(
+                "set both AUTODEPLOY_REGISTRY_USERNAME and AUTODEPLOY_REGISTRY_PASSWORD, or neither"
+            )
+        username, password = env.registry_username, report.secret(env.registry_password)
+    return RegistryOptions(
+        username=username,
+        password=password,
+        insecure_registries=tuple(insecure_host(value) for value in args.insecure_registry),
+        docker_config_dir=env.docker_config,
+        digest_from=args.digest_from,
+    )
+
+
+def insecure_host(value: str) -> str:
+    """HOST[:PORT], checked the way an image reference's registry part is."""
+    text = value.strip().lower().removeprefix("http://").removesuffix("/")
+    if not text or "/" in text:
+        raise InputError(f"--insecure-registry {value!r} is not HOST or HOST:PORT")
+    parse(f"{text}/x")  # raises InputError for an invalid host
+    return text
+
+
+def _one_target(args: argparse.Namespace) -> tuple[str, str]:
+    if not args.app or not args.env:
+        raise InputError("give --app and --env")
+    return validate.path_part("app", args.app), validate.path_part("env", args.env)
+
+
+def _at_least_one(flag: str, value: int) -> int:
+    if value < 1:
+        raise InputError(f"{flag} must be 1 or more")
+    return value

@@ -1,0 +1,288 @@
+"""The command line's flags. argparse lives here and in `build`, nowhere else; a usage error is an
+InputError like every other bad input, not a SystemExit."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from autodeploy import __version__, plan
+from autodeploy.errors import InputError
+
+COMMANDS: dict[str, str] = {
+    "deploy": "pin an image's digest in <app>/<env>/image.yaml and open or update a pull request",
+    "plan": "show what `deploy` would change, without writing anything (deploy --dry-run)",
+    "resolve": "print the manifest digest that IMAGE:TAG points at in its registry",
+    "rollback": "deploy an earlier tag of an app and env again, found in the GitOps history",
+    "history": "list the deploys of an app and env, newest first",
+}
+MERGE_METHODS = ("merge", "squash", "rebase")
+DEFAULT_AUTO_MERGE_ENVS = ("development",)
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser(command: str | None) -> Parser:
+    """The parser, with the flags of `command` only (each command's own `--help`)."""
+    parser = Parser(
+        prog="autodeploy",
+        description="Deploy a container image through GitOps: resolve its digest, rewrite the "
+        "generated block of <app>/<env>/image.yaml, open or update a pull request.",
+        epilog="Exit codes: 0 deployed or nothing to do, 1 the deploy failed, 2 bad input, "
+        "3 unexpected error (rerun with --debug), 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"autodeploy {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, summary in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=summary, description=summary)
+        if name == command:
+            _ADDERS[name](command_parser)
+    return parser
+
+
+def _deploy(parser: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
+    _location(parser, several=True)
+    parser.add_argument(
+        "--targets",
+        metavar="FILE",
+        help="a YAML file listing targets (app, env, and optionally image, tag, digest) to deploy in one PR",
+    )
+    what = parser.add_argument_group("what")
+    what.add_argument("--image", help="the image without its tag, e.g. harbor.example.com/team/my-api")
+    what.add_argument("--tag", help="the tag to deploy (a full IMAGE:TAG reference works too)")
+    what.add_argument(
+        "--digest", help="the manifest digest (sha256:...); resolved from the registry when omitted"
+    )
+    what.add_argument("--commit", help="the source commit the image was built from (default: $GITHUB_SHA)")
+    what.add_argument(
+        "--source-repo",
+        help="OWNER/NAME of the repository the image is built from (default: $GITHUB_REPOSITORY)",
+    )
+    guard = parser.add_argument_group("downgrade guard")
+    guard.add_argument(
+        "--allow-downgrade",
+        action="store_true",
+        help="deploy even when the environment runs an image built from a newer commit",
+    )
+    guard.add_argument(
+        "--source-dir",
+        metavar="DIR",
+        help="a clone of the source repository to compare commits in (default: the current directory "
+        "when it is one; with --gitops-repo, GitHub's compare API otherwise)",
+    )
+    _write(parser, dry_run=dry_run)
+
+
+def _plan(parser: argparse.ArgumentParser) -> None:
+    _deploy(parser, dry_run=False)
+
+
+def _rollback(parser: argparse.ArgumentParser) -> None:
+    _location(parser, several=False)
+    what = parser.add_argument_group("what to roll back to")
+    what.add_argument(
+        "--image", required=True, help="the image without its tag, to resolve the old tag's digest"
+    )
+    choice = what.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--to", metavar="TAG", help="the tag to go back to (its newest deploy in the history)"
+    )
+    choice.add_argument(
+        "--steps",
+        type=int,
+        default=1,
+        help="go back N different images (default: %(default)s, the previous one)",
+    )
+    what.add_argument("--reason", help="why: goes into the commit message and the pull request")
+    what.add_argument(
+        "--allow-retag",
+        action="store_true",
+        help="deploy what the tag points at now even when it was pushed again since it ran",
+    )
+    what.add_argument(
+        "--limit", type=int, default=50, help="how many deploys back to look (default: %(default)s)"
+    )
+    _write(parser, dry_run=True)
+
+
+def _history(parser: argparse.ArgumentParser) -> None:
+    _location(parser, several=False)
+    parser.add_argument("--limit", type=int, default=20, help="show at most N deploys (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the deploys as a JSON list")
+    _github(parser)
+
+
+def _resolve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE:TAG",
+        help="image references such as ghcr.io/org/app:1.2.3 or my-api:dev-843632a (Docker Hub)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list of {image, digest, media_type, platforms, labels}",
+    )
+    _registry(parser, commit_from_image=False)
+
+
+_ADDERS = {"deploy": _deploy, "plan": _plan, "resolve": _resolve, "rollback": _rollback, "history": _history}
+
+
+def _location(parser: argparse.ArgumentParser, *, several: bool) -> None:
+    where = parser.add_argument_group("where")
+    where.add_argument(
+        "--gitops-dir", metavar="DIR", help="edit a local checkout (or any directory) in place"
+    )
+    repeat = "; repeatable" if several else ""
+    for flag, what in (
+        ("--app", "the app's folder in the GitOps repo"),
+        ("--env", "the environment's folder"),
+    ):
+        where.add_argument(
+            flag,
+            action="append" if several else "store",
+            default=[] if several else None,
+            help=f"{what}{repeat}",
+        )
+    where.add_argument(
+        "--path-template",
+        default=plan.DEFAULT_PATH_TEMPLATE,
+        help="where an environment's image file lives (default: %(default)s)",
+    )
+
+
+def _write(parser: argparse.ArgumentParser, *, dry_run: bool) -> None:
+    """What every command that writes a deploy shares: naming, output, registry and GitHub flags."""
+    how = parser.add_argument_group("branch, commit and pull request")
+    how.add_argument(
+        "--branch",
+        help="branch template, e.g. 'deploy-{env}-{app}' (default: prod-release, staging-release, "
+        "update-{env}-{app}, as today's action; rollback-{env}-{app} for a rollback)",
+    )
+    how.add_argument(
+        "--protected-branch",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="a branch the deploy must never write to, besides the base branch; repeatable",
+    )
+    how.add_argument("--title", help="pull request title template ({app}, {env}, {new_tag})")
+    how.add_argument(
+        "--message",
+        default=plan.DEFAULT_MESSAGE_TEMPLATE,
+        help="commit message template ({app}, {env}, {old_tag}, {new_tag}; default: %(default)s)",
+    )
+    how.add_argument(
+        "--label", action="append", default=None, help="pull request label; repeatable (default: auto-deploy)"
+    )
+    out = parser.add_argument_group("output")
+    if dry_run:
+        out.add_argument(
+            "--dry-run", action="store_true", help="print the exact diff and the writes it would make"
+        )
+    out.add_argument("--json", action="store_true", help="print the outcome as JSON on standard output")
+    _registry(parser, commit_from_image=True)
+    _github(parser, pull_requests=True)
+
+
+def _registry(parser: argparse.ArgumentParser, *, commit_from_image: bool) -> None:
+    group = parser.add_argument_group("registry")
+    group.add_argument(
+        "--registry-username",
+        metavar="USER",
+        help="log in to the registry as USER (with --registry-password-stdin); default: "
+        "$AUTODEPLOY_REGISTRY_USERNAME, then Docker's config.json",
+    )
+    group.add_argument(
+        "--registry-password-stdin",
+        action="store_true",
+        help="read the registry password or token from standard input "
+        "(default: $AUTODEPLOY_REGISTRY_PASSWORD)",
+    )
+    group.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="speak plain HTTP to HOST[:PORT] (loopback registries always do); repeatable",
+    )
+    group.add_argument(
+        "--digest-from",
+        choices=("registry", "docker"),
+        default="registry",
+        help="ask the registry (default), or the local Docker daemon with its own credentials",
+    )
+    if commit_from_image:
+        group.add_argument(
+            "--commit-from-image",
+            action="store_true",
+            help="record the commit and source repository from the image's "
+            "org.opencontainers.image.revision and .source labels",
+        )
+
+
+def _github(parser: argparse.ArgumentParser, *, pull_requests: bool = False) -> None:
+    group = parser.add_argument_group(
+        "GitHub (with --gitops-repo; a token from $AUTODEPLOY_GITHUB_TOKEN or $GITHUB_TOKEN, "
+        "the API at $GITHUB_API_URL)"
+    )
+    group.add_argument(
+        "--gitops-repo",
+        metavar="OWNER/REPO",
+        help="read and write the GitOps repo on GitHub through its API, with a pull request "
+        "(default: $AUTODEPLOY_GITOPS_REPO)",
+    )
+    group.add_argument(
+        "--base-branch",
+        metavar="BRANCH",
+        help="the branch pull requests go into (default: $AUTODEPLOY_BASE_BRANCH, else the repository's "
+        "default branch, which costs one API call to look up)",
+    )
+    group.add_argument(
+        "--app-id",
+        help="authenticate as this GitHub App (key from $AUTODEPLOY_APP_PRIVATE_KEY or --private-key-file; "
+        "default: $AUTODEPLOY_APP_ID)",
+    )
+    group.add_argument("--private-key-file", metavar="FILE", help="the GitHub App's private key (.pem)")
+    group.add_argument(
+        "--app-installation-id",
+        type=int,
+        metavar="ID",
+        help="the App's installation to use (default: looked up for the GitOps repo, one API call)",
+    )
+    if pull_requests:
+        group.add_argument(
+            "--reviewer",
+            action="append",
+            default=[],
+            metavar="USER|ORG/TEAM",
+            help="request a review from USER or team ORG/TEAM on a new pull request; repeatable",
+        )
+        group.add_argument("--draft", action="store_true", help="open new pull requests as drafts")
+        group.add_argument(
+            "--merge-method",
+            choices=MERGE_METHODS,
+            default="merge",
+            help="how auto-merge merges (default: %(default)s, as today's action)",
+        )
+        group.add_argument(
+            "--auto-merge-env",
+            action="append",
+            default=None,
+            metavar="ENV",
+            help="enable auto-merge on pull requests for ENV; repeatable (default: development)",
+        )
+        group.add_argument("--no-auto-merge", action="store_true", help="never enable auto-merge")
+    group.add_argument(
+        "--github-max-wait",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="wait at most this long in all for GitHub rate limits and retries (default: %(default)s)",
+    )

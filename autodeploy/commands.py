@@ -1,0 +1,40 @@
+"""The commands: typed options in, typed results out. Each opens its adapters once and runs the
+pipeline; printing is the entrypoints' (through `render`)."""
+
+from __future__ import annotations
+
+from autodeploy import pipeline
+from autodeploy.adapters import RegistryImages, open_adapters
+from autodeploy.deploys import Deploy
+from autodeploy.options import DeployOptions, HistoryOptions, ResolveOptions, RollbackOptions
+from autodeploy.pipeline import Outcome
+from autodeploy.registry import Resolved
+from autodeploy.registry.options import RegistryOptions
+
+
+def deploy(options: DeployOptions) -> Outcome:
+    write = options.write
+    adapters = open_adapters(
+        options.location,
+        write.registry,
+        pull=write.pull,
+        guard=not options.allow_downgrade,
+        source_dir=options.source_dir,
+    )
+    return pipeline.deploy_images(options, adapters)
+
+
+def rollback(options: RollbackOptions) -> Outcome:
+    adapters = open_adapters(options.location, options.write.registry, pull=options.write.pull)
+    return pipeline.roll_back(options, adapters)
+
+
+def history(options: HistoryOptions) -> tuple[Deploy, ...]:
+    adapters = open_adapters(options.location, RegistryOptions())
+    return tuple(pipeline.read_history(adapters.files, options.path, limit=options.limit))
+
+
+def resolve(options: ResolveOptions) -> tuple[Resolved, ...]:
+    """One registry lookup per reference: nothing to plan, so no pipeline."""
+    images = RegistryImages(options.registry)
+    return tuple(images.lookup(ref, with_labels=options.with_labels) for ref in options.images)

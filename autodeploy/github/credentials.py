@@ -1,0 +1,122 @@
+"""Which credentials reach the GitOps repo: a token, or a GitHub App to mint one with. Pure apart
+from reading a key file, so both entrypoints can choose them without loading PyGithub.
+
+The token is AUTODEPLOY_GITHUB_TOKEN's (the Action's `token` input), else GITHUB_TOKEN's. With an
+App ID, its private key comes from --private-key-file, else AUTODEPLOY_APP_PRIVATE_KEY (the
+Action's `private-key` input). Every token and key is registered with `report.secret()` here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from autodeploy import report
+from autodeploy.errors import InputError
+
+ENV_TOKEN = "AUTODEPLOY_GITHUB_TOKEN"
+ENV_ACTIONS_TOKEN = "GITHUB_TOKEN"
+ENV_APP_KEY = "AUTODEPLOY_APP_PRIVATE_KEY"
+
+
+@dataclass(frozen=True)
+class App:
+    app_id: str
+    private_key: str = field(repr=False)
+    installation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A token, or a GitHub App to mint one with; `source` names it for people."""
+
+    source: str
+    token: str | None = field(default=None, repr=False)
+    app: App | None = None
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What the environment (or the Action's inputs) hand over; each may be missing."""
+
+    token: str | None = field(default=None, repr=False)
+    actions_token: str | None = field(default=None, repr=False)
+    app_id: str | None = None
+    private_key: str | None = field(default=None, repr=False)
+
+
+def choose(
+    secrets: Secrets, *, private_key_file: str | None = None, installation_id: int | None = None
+) -> Credentials:
+    """The credentials for the GitOps repo; raises InputError when there are none."""
+    for value in (secrets.token, secrets.actions_token, secrets.private_key):
+        if value:
+            report.secret(value)
+    if secrets.app_id:
+        app_id = secrets.app_id.strip()
+        if not app_id.isdigit():
+            raise InputError(
+                f"--app-id {app_id!r} is not a GitHub App ID (a number, on the App's settings page)"
+            )
+        key = _private_key(secrets.private_key, private_key_file)
+        return Credentials(f"GitHub App {app_id}", app=App(app_id, key, installation_id))
+    if private_key_file:
+        raise InputError("--private-key-file needs --app-id (the GitHub App the key belongs to)")
+    for name, token in ((ENV_TOKEN, secrets.token), (ENV_ACTIONS_TOKEN, secrets.actions_token)):
+        if token and token.strip():
+            return Credentials(name, token=token.strip())
+    raise InputError(
+        f"no GitHub credentials: set {ENV_TOKEN} or {ENV_ACTIONS_TOKEN}, or pass --app-id with "
+        f"{ENV_APP_KEY} or --private-key-file"
+    )
+
+
+def for_source_repo(secrets: Secrets, gitops: Credentials) -> Credentials:
+    """The workflow's own token can read the repository it runs in: the downgrade guard prefers it."""
+    token = (secrets.actions_token or "").strip()
+    if token and gitops.source != ENV_ACTIONS_TOKEN:
+        return Credentials(ENV_ACTIONS_TOKEN, token=token)
+    return gitops
+
+
+def _private_key(value: str | None, path: str | None) -> str:
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise InputError(f"cannot read --private-key-file {path}: {exc.strerror}") from exc
+        try:
+            key = data.decode("ascii")
+        except UnicodeDecodeError:
+            raise InputError(_NOT_PEM) from None
+    else:
+        key = value or ""
+        if not key.strip():
+            raise InputError(
+                f"--app-id needs the App's private key: set {ENV_APP_KEY} or pass --private-key-file"
+            )
+    if "\\n" in key and "\n" not in key.strip():
+        key = key.replace("\\n", "\n")  # a PEM pasted into a single-line secret
+    key = report.secret(key.strip()) + "\n"
+    _check_pem(key)
+    return key
+
+
+_NOT_PEM = (
+    "the GitHub App private key is not an unencrypted RSA key in PEM form; download a new one from the "
+    "App's settings (Private keys) and pass the whole .pem file"
+)
+
+
+def _check_pem(key: str) -> None:
+    """GitHub signs App JWTs with RS256 only: a DER file, an EC key or an encrypted key is refused here,
+    not by the signer halfway through a run."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        loaded = load_pem_private_key(key.encode("ascii", "replace"), password=None)
+    except (ValueError, TypeError) as exc:
+        raise InputError(_NOT_PEM) from exc
+    if not isinstance(loaded, RSAPrivateKey):
+        raise InputError(f"{_NOT_PEM} (this one is not RSA)")

@@ -1,0 +1,97 @@
+"""What each command is asked to do, as frozen values: the CLI builds them from its flags, the Action
+from its inputs, and the commands take nothing else. Pure: no parsing, no environment, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from autodeploy.environment import PushEvent
+from autodeploy.github.credentials import Credentials
+from autodeploy.github.options import PullOptions
+from autodeploy.imageref import ImageRef
+from autodeploy.plan import Settings, Target
+from autodeploy.registry.options import RegistryOptions
+
+DEFAULT_GITHUB_MAX_WAIT = 300.0
+
+
+@dataclass(frozen=True)
+class GitHubOptions:
+    """The GitOps repo on GitHub and how to reach it."""
+
+    repo: str  # OWNER/NAME
+    credentials: Credentials
+    api_url: str = "https://api.github.com"
+    base_branch: str | None = None  # None: the repository's default branch (one request)
+    guard_credentials: Credentials | None = None  # for the source repo's history; None: `credentials`
+    push: PushEvent | None = None  # answers the downgrade guard without a request, when it can
+    max_wait: float = DEFAULT_GITHUB_MAX_WAIT
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the GitOps repo is: exactly one of a directory and a GitHub repository."""
+
+    gitops_dir: str | None = None
+    github: GitHubOptions | None = None
+
+    def __post_init__(self) -> None:
+        if (self.gitops_dir is None) == (self.github is None):
+            raise ValueError("a Location is a directory or a GitHub repository, not both or neither")
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """What every command that writes a deploy shares."""
+
+    settings: Settings = field(default_factory=Settings)
+    pull: PullOptions = field(default_factory=PullOptions)
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    location: Location
+    targets: tuple[Target, ...]  # a digest each where the user gave one
+    commit: str | None = None  # --commit; None: from the image's labels or the workflow's
+    source_repo: str | None = None  # --source-repo; likewise
+    workflow_commit: str | None = None  # GITHUB_SHA
+    workflow_repo: str | None = None  # GITHUB_REPOSITORY
+    commit_from_image: bool = False
+    allow_downgrade: bool = False
+    source_dir: str | None = None  # a clone of the source repo for the downgrade guard
+    write: WriteOptions = field(default_factory=WriteOptions)
+
+
+@dataclass(frozen=True)
+class RollbackOptions:
+    location: Location
+    app: str
+    env: str
+    image: ImageRef  # without a tag
+    to: str | None = None  # a tag; None: `steps` images back
+    steps: int = 1
+    reason: str | None = None
+    allow_retag: bool = False
+    limit: int = 50  # deploys of history to look through
+    commit_from_image: bool = False
+    workflow_repo: str | None = None  # GITHUB_REPOSITORY, when the history recorded no repository
+    write: WriteOptions = field(default_factory=WriteOptions)
+
+
+@dataclass(frozen=True)
+class HistoryOptions:
+    location: Location
+    app: str
+    env: str
+    path: str  # the image file, rendered from --path-template
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    images: tuple[ImageRef, ...]
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    with_labels: bool = False  # --json: media type, platforms and labels too
