@@ -20,10 +20,14 @@ from autodeploy.errors import InputError
 from autodeploy.imageref import parse
 from autodeploy.options import DeployOptions, RollbackOptions
 
-GITHUB = Environment(ref="refs/heads/main", repository_owner="my-team", sha="a" * 40, repository="my-team/my-api")
+GITHUB = Environment(
+    ref="refs/heads/main", repository_owner="my-team", sha="a" * 40, repository="my-team/my-api"
+)
 PEM = (
     rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     .decode()
 )
 
@@ -199,11 +203,17 @@ def test_rollback_by_steps_and_image_from_the_tag_reference() -> None:
             {"mode": "rollback", "tag": "1.3.0", "image": "ghcr.io/t/a", "steps": "2"},
             "tag (the tag to roll back to) or steps",
         ),
-        ({"mode": "rollback", "allow_downgrade": "true"}, "input allow-downgrade applies to mode: deploy only"),
+        (
+            {"mode": "rollback", "allow_downgrade": "true"},
+            "input allow-downgrade applies to mode: deploy only",
+        ),
         ({"allow_retag": "yes"}, "input allow-retag applies to mode: rollback only"),
         ({"env": ""}, "input env is a list of environments, or auto on its own"),
         ({"merge_method": "fast-forward"}, "input merge-method must be one of merge, squash, rebase"),
-        ({"mode": "rollback", "tag": "", "image": "ghcr.io/t/a", "steps": "0"}, "input steps must be a whole number"),
+        (
+            {"mode": "rollback", "tag": "", "image": "ghcr.io/t/a", "steps": "0"},
+            "input steps must be a whole number",
+        ),
         ({"registry_username": "robot"}, "give both inputs registry-username and registry-password"),
         ({"reviewers": "not a user"}, "input reviewers: 'not a user' is not a GitHub user"),
         ({"token": "", "github_token": ""}, "no GitHub credentials"),
@@ -242,7 +252,9 @@ def test_env_auto_without_a_ref() -> None:
 
 
 def test_inputs_are_read_by_runner_names_and_underscore_names() -> None:
-    read = inputs.read_inputs({"INPUT_GITOPS-REPO": " a/b \n", "INPUT_PRIVATE_KEY": "k3y-value", "INPUT_DRY-RUN": "true"})
+    read = inputs.read_inputs(
+        {"INPUT_GITOPS-REPO": " a/b \n", "INPUT_PRIVATE_KEY": "k3y-value", "INPUT_DRY-RUN": "true"}
+    )
     assert (read["gitops-repo"], read["private-key"], read["dry-run"], read["mode"]) == (
         "a/b",
         "k3y-value",

@@ -105,7 +105,9 @@ def test_every_input_is_documented_and_has_the_entrypoint_s_default() -> None:
         else:
             assert default == action_inputs.INPUTS[name], name
         assert spec.get("required", False) == (name == "app"), name
-    assert set(action_inputs.ONLY_FOR) | set(action_inputs.BOOLEANS) | set(action_inputs.SECRETS) <= set(INPUTS)
+    assert set(action_inputs.ONLY_FOR) | set(action_inputs.BOOLEANS) | set(action_inputs.SECRETS) <= set(
+        INPUTS
+    )
 
 
 def _effect(values: dict[str, str], environ: Environment) -> object:

@@ -33,7 +33,9 @@ def from_environment(
         app_id=app_id,
         private_key=env.get("AUTODEPLOY_APP_PRIVATE_KEY"),
     )
-    return credentials_module.choose(secrets, private_key_file=private_key_file, installation_id=installation_id)
+    return credentials_module.choose(
+        secrets, private_key_file=private_key_file, installation_id=installation_id
+    )
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,11 @@ def test_the_key_from_a_file_or_a_single_line_secret(tmp_path, keypair) -> None:
     [
         ({}, {}, "no GitHub credentials: set AUTODEPLOY_GITHUB_TOKEN or GITHUB_TOKEN, or pass --app-id"),
         ({}, {"app_id": "12"}, "--app-id needs the App's private key: set AUTODEPLOY_APP_PRIVATE_KEY"),
-        ({"AUTODEPLOY_APP_PRIVATE_KEY": "not a key"}, {"app_id": "12"}, "not an unencrypted RSA key in PEM form"),
+        (
+            {"AUTODEPLOY_APP_PRIVATE_KEY": "not a key"},
+            {"app_id": "12"},
+            "not an unencrypted RSA key in PEM form",
+        ),
         ({}, {"app_id": "my-app"}, "is not a GitHub App ID"),
         ({"GITHUB_TOKEN": "x" * 10}, {"private_key_file": "k.pem"}, "--private-key-file needs --app-id"),
     ],
@@ -157,7 +163,9 @@ def test_a_der_or_ec_key_is_refused_before_any_request(tmp_path) -> None:
         from_environment({}, app_id="12", private_key_file=str(der))
     ec_pem = (
         ec.generate_private_key(ec.SECP256R1())
-        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         .decode()
     )
     with pytest.raises(InputError, match="this one is not RSA"):
