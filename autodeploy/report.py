@@ -7,6 +7,7 @@ mode, secrets are also announced with `::add-mask::` and errors become `::error:
 
 from __future__ import annotations
 
+import secrets
 import sys
 
 _secrets: set[str] = set()
@@ -20,8 +21,8 @@ def secret(value: str) -> str:
         _secrets.add(value)
         if _github_actions:
             for line in value.splitlines():
-                if line.strip():
-                    sys.stdout.write(f"::add-mask::{line.strip()}\n")
+                if line.strip():  # escaped as the runner decodes it, or "%25" would mask the wrong text
+                    sys.stdout.write(f"::add-mask::{_escape_annotation(line.strip())}\n")
     return value
 
 
@@ -58,16 +59,31 @@ def _problem(level: str, message: str) -> None:
     if _github_actions:
         sys.stdout.write(f"::{level}::{_escape_annotation(text)}\n")
         sys.stdout.flush()
+        text = _one_line(text)
     sys.stderr.write(f"autodeploy: {level}: {text}\n")
 
 
 def info(message: str) -> None:
-    sys.stderr.write(f"{redact(message)}\n")
+    text = redact(message)
+    if _github_actions:
+        text = _one_line(text)
+    sys.stderr.write(f"{text}\n")
 
 
 def out(text: str) -> None:
-    """Results meant for stdout (a diff, JSON, digests)."""
-    sys.stdout.write(redact(text))
+    """Results meant for stdout (a diff, JSON, digests). In GitHub Actions, text of several lines is
+    fenced with stop-commands, so no line of it is read as a workflow command."""
+    text = redact(text)
     if not text.endswith("\n"):
-        sys.stdout.write("\n")
+        text += "\n"
+    if _github_actions and text.count("\n") > 1:
+        token = secrets.token_hex(16)
+        text = f"::stop-commands::{token}\n{text}::{token}::\n"
+    sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def _one_line(text: str) -> str:
+    """A log line in GitHub Actions: user text inside it must never start a line of its own, where
+    the runner would take `::stop-commands::` or `::add-mask::` as a command."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")

@@ -378,3 +378,58 @@ def test_runs_as_the_image_runs_it(workspace: Workspace) -> None:
         2,
         "::error::input mode must be deploy or rollback, not 'bogus'\n",
     )
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"app": "my-api\n::stop-commands::x"},
+        {"tag": METADATA_TAGS + "::warning::pwned"},
+        {"env_map": "branch: staging\n::add-mask::my-api"},
+        {"labels": "a\n::error::pwned"},
+        {"gitops_dir": "gitops\n::notice::x"},
+        {"dry_run": "true", "branch": "x\r::group::y"},
+    ],
+)
+def test_no_input_starts_a_workflow_command(workspace: Workspace, inputs: dict[str, str]) -> None:
+    """The runner reads `::command::` at the start of any line of stdout or stderr."""
+    run = workspace.run(**deploy_inputs(**inputs))
+    ours = ("::error::", "::warning::", "::add-mask::")
+    for line in (run.out + run.err).splitlines():
+        if line.startswith("::"):
+            assert line.startswith(ours), line
+            assert "pwned" not in line.partition("::")[2].partition("::")[0], line
+    assert not any(
+        line.startswith(("::stop-commands::x", "::notice::", "::group::"))
+        for line in (run.out + run.err).splitlines()
+    )
+
+
+def test_the_diff_of_a_dry_run_is_fenced_from_the_runner(workspace: Workspace) -> None:
+    run = workspace.run(**deploy_inputs(dry_run="true"))
+    lines = run.out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("::stop-commands::"))
+    token = lines[start].removeprefix("::stop-commands::")
+    assert len(token) == 32 and f"::{token}::" in lines[start + 1 :]
+    assert lines[start + 1].startswith("--- a/")
+
+
+def test_a_mask_is_escaped_as_the_runner_decodes_it(workspace: Workspace) -> None:
+    run = workspace.run(
+        **deploy_inputs(dry_run="true", registry_username="robot", registry_password="pa%25ss")
+    )
+    assert "::add-mask::pa%2525ss" in run.out.splitlines()
+
+
+def test_an_output_file_that_is_a_directory_fails_before_deploying(workspace: Workspace) -> None:
+    before = (workspace.gitops / STAGING).read_bytes()
+    directory = workspace.root.parent / "output-dir"
+    directory.mkdir()
+    workspace.monkeypatch.setenv("GITHUB_OUTPUT", str(directory))
+    for key, value in deploy_inputs().items():
+        workspace.monkeypatch.setenv(f"INPUT_{key.replace('_', '-').upper()}", value)
+    workspace.capsys.readouterr()
+    assert action.main() == 2
+    out = workspace.capsys.readouterr().out
+    assert f"::error::$GITHUB_OUTPUT ({directory}) is not a regular file" in out
+    assert (workspace.gitops / STAGING).read_bytes() == before
