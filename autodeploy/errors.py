@@ -8,13 +8,12 @@
     ├── GitError                    exit 1: the git binary failed on a local checkout
     └── ConflictError               exit 1: another run changed the branch first (retried first)
 
-Only the entry points (`cli.main`, `action.main`) catch these. Every message is one line that
+Only `boundary.ErrorBoundary`, which both entrypoints use, catches these. Every message is one line that
 says what went wrong and, where it can, what to do about it. No message ever holds a secret.
 """
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 3
