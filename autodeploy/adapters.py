@@ -50,24 +50,33 @@ def open_adapters(
         files = LocalFiles(location.gitops_dir)
     history = None
     if guard:
-        sources: list[SourceHistory] = []
-        local = _source_clone(source_dir)
-        if local is not None:
-            sources.append(local)
+        sources: list[SourceHistory] = [SourceClone(source_dir)]
         if location.github is not None:
             sources.append(connection.source_history())
-        history = FirstKnown(sources) if sources else None
+        history = FirstKnown(sources)
     return Adapters(repo=repo, images=images, files=files, source_history=history)
 
 
-def _source_clone(source_dir: str | None) -> SourceHistory | None:
-    from autodeploy import gitlocal
+class SourceClone:
+    """A local clone of the source repo: `source_dir`, else the current directory when it is one.
+    Looked for on the first question only, so a deploy that needs no answer starts no git."""
 
-    try:
-        directory = source_dir or gitlocal.toplevel(os.getcwd())
-    except GitError:
-        return None
-    return gitlocal.GitSourceHistory(directory) if directory else None
+    def __init__(self, source_dir: str | None) -> None:
+        self.source_dir = source_dir
+        self._history: SourceHistory | None = None
+        self._looked = False
+
+    def relation(self, repo: str, old: str, new: str) -> Relation:
+        from autodeploy import gitlocal
+
+        if not self._looked:
+            self._looked = True
+            try:
+                directory = self.source_dir or gitlocal.toplevel(os.getcwd())
+            except GitError:
+                directory = None
+            self._history = gitlocal.GitSourceHistory(directory) if directory else None
+        return self._history.relation(repo, old, new) if self._history else Relation.UNKNOWN
 
 
 class LocalFiles:

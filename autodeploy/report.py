@@ -7,7 +7,7 @@ mode, secrets are also announced with `::add-mask::` and errors become `::error:
 
 from __future__ import annotations
 
-import secrets
+import os
 import sys
 
 _secrets: set[str] = set()
@@ -77,7 +77,7 @@ def out(text: str) -> None:
     if not text.endswith("\n"):
         text += "\n"
     if _github_actions and text.count("\n") > 1:
-        token = secrets.token_hex(16)
+        token = os.urandom(16).hex()
         text = f"::stop-commands::{token}\n{text}::{token}::\n"
     sys.stdout.write(text)
     sys.stdout.flush()

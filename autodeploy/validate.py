@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from autodeploy.errors import InputError
 
@@ -14,6 +13,14 @@ COMMIT_RE = re.compile(r"[0-9a-f]{7,40}")
 OWNER_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 REPO_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+# Unicode's control (Cc), format (Cf: bidi overrides and isolates, zero-width characters) and line or
+# paragraph separators (Zl, Zp); a regex, not unicodedata, which costs a start-up import.
+_CONTROL_RE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f]"
+)
 # git check-ref-format, restricted to what a branch name for a deploy needs.
 BRANCH_RE = re.compile(r"[A-Za-z0-9._/-]{1,200}")
 
@@ -93,7 +100,7 @@ def repo_relative_path(value: str) -> str:
 def plain(kind: str, value: str) -> str:
     """Text free of control, format and bidi characters: a newline, a tab or U+202E in a name makes
     files, branches and labels that read as something else."""
-    for char in value:
-        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
-            raise InputError(f"{kind} {value!r} holds the control character U+{ord(char):04X}: remove it")
+    found = _CONTROL_RE.search(value)
+    if found:
+        raise InputError(f"{kind} {value!r} holds the control character U+{ord(found[0]):04X}: remove it")
     return value

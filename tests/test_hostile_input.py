@@ -208,3 +208,17 @@ def test_a_closed_stdout_exits_quietly(gitops: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 0, err
     assert "BrokenPipeError" not in err and "unexpected error" not in err
+
+
+def test_every_control_format_and_separator_character_is_refused() -> None:
+    import unicodedata
+
+    from autodeploy import validate
+    from autodeploy.errors import InputError
+
+    for code in range(0x110000):
+        char = chr(code)
+        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
+            with pytest.raises(InputError):
+                validate.plain("label", f"a{char}b")
+    assert validate.plain("label", "déploiement-日本-✓") == "déploiement-日本-✓"

@@ -45,7 +45,7 @@ def test_actions_errors_are_annotations_with_the_same_text(capsys: pytest.Captur
     report.error("100% broken\nsecond line")
     out, err = capsys.readouterr()
     assert out == "::error::100%25 broken%0Asecond line\n"
-    assert err == "autodeploy: error: 100% broken\nsecond line\n"
+    assert err == "autodeploy: error: 100% broken\\nsecond line\n"  # no text of it starts a line
 
 
 def test_short_values_are_not_treated_as_secrets(capsys: pytest.CaptureFixture[str]) -> None:
