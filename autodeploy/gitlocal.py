@@ -88,9 +88,11 @@ _RECORD = "\x1e"
 
 
 def log(repo: str, path: str, *, limit: int, rev: str = "HEAD") -> list[LogEntry]:
-    """The commits that touched `path`, newest first."""
+    """The commits of `rev`'s first-parent line that changed `path`, newest first: the versions the
+    branch held, one after another. A merge counts against its first parent, so the commits of a
+    merged branch are not listed, only the merge that brought them, dated when it was made."""
     fmt = _FIELD.join(["%H", "%cI", "%an", "%s"]) + _RECORD
-    out = git(repo, "log", f"-{limit}", f"--format={fmt}", rev, "--", path).stdout
+    out = git(repo, "log", "--first-parent", f"-{limit}", f"--format={fmt}", rev, "--", path).stdout
     entries = []
     for record in out.split(_RECORD):
         fields = record.strip("\n").split(_FIELD)
@@ -106,7 +108,8 @@ def show(repo: str, commit: str, path: str) -> str | None:
 
 
 class GitFileHistory:
-    """A local checkout's history of a file: `git log` and `git show`."""
+    """A local checkout's history of a file on its checked-out branch: `git log --first-parent`
+    and `git show`."""
 
     def __init__(self, repo: str) -> None:
         if toplevel(repo) is None:

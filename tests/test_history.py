@@ -133,3 +133,45 @@ def test_choose_reads_the_history_only_as_far_as_it_must() -> None:
     seen.clear()
     assert choose(history(), to="1.0.0", steps=1, label="a/e").block.tag == "1.0.0"
     assert seen == ["1.2.0", "1.1.0", "1.0.0"]
+
+
+@pytest.mark.parametrize("merge", ["merge", "squash", "rebase"])
+def test_history_is_what_the_branch_held_not_what_a_release_branch_tried(tmp_path: Path, merge: str) -> None:
+    """On prod-release 2.1.0 was replaced by 2.1.1 before the pull request merged: 2.1.0 never ran."""
+    root = example_checkout(tmp_path, author="alice")
+    file = root / PATH
+
+    def deploy(tag: str, n: int, subject: str) -> None:
+        file.write_text(write_block(file.read_text(), block(tag, n)))
+        git(root, "commit", "-q", "-am", subject, author="alice")
+
+    deploy("2.0.0", 2, "deploy 2.0.0")
+    git(root, "checkout", "-q", "-b", "prod-release")
+    deploy("2.1.0", 3, "deploy 2.1.0")
+    deploy("2.1.1", 4, "deploy 2.1.1")
+    git(root, "checkout", "-q", "main")
+    if merge == "merge":
+        git(
+            root,
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge pull request #7 from team/prod-release",
+            "prod-release",
+        )
+    elif merge == "squash":
+        git(root, "merge", "-q", "--squash", "prod-release")
+        git(root, "commit", "-q", "-m", "Production release (#7)", author="alice")
+    else:
+        git(root, "rebase", "-q", "prod-release", author="alice")
+    found = deploys(GitFileHistory(str(root)).versions(PATH, limit=30), PATH)
+    tags = [d.block.tag for d in found]
+    if merge == "rebase":  # rebased commits sit on the first-parent line: each one was the branch's head
+        assert tags[:3] == ["2.1.1", "2.1.0", "2.0.0"]
+    else:
+        assert tags[:2] == ["2.1.1", "2.0.0"] and "2.1.0" not in tags
+        assert found[0].pull_request == 7
+    assert choose(iter(found), to=None, steps=1, label="my-api/production").block.tag == (
+        "2.1.0" if merge == "rebase" else "2.0.0"
+    )
