@@ -75,6 +75,7 @@ class RollbackOptions:
     steps: int = 1
     reason: str | None = None
     allow_retag: bool = False
+    registry_check: bool = True  # False: ask the registry nothing, deploy the recorded digest
     limit: int = 50  # deploys of history to look through
     commit_from_image: bool = False
     workflow_repo: str | None = None  # GITHUB_REPOSITORY, when the history recorded no repository

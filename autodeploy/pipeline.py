@@ -136,7 +136,12 @@ def deploy_images(options: DeployOptions, adapters: Adapters) -> Outcome:
 
 
 def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
-    """`rollback`: the version to go back to, the digest that ran then, then plan and apply."""
+    """`rollback`: the version to go back to, pinned by the digest that ran then, then plan and apply.
+
+    A digest is immutable, so the digest recorded is what runs again; the registry is asked only
+    whether it still holds that digest (one HEAD by digest) and where the tag points now (one HEAD),
+    so that a tag pushed again since is reported rather than deployed. `allow_retag` deploys what
+    the tag points at now instead; `registry_check=False` asks the registry nothing."""
     label = f"{options.app}/{options.env}"
     path = DeployRequest.path_for(options.write.settings, options.app, options.env)
     chosen = choose(
@@ -148,20 +153,38 @@ def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
     recorded = chosen.block
     assert recorded.tag is not None
     image = options.image.with_tag(recorded.tag)
-    digest, provenance = adapters.images.resolve(image, with_labels=options.commit_from_image)
-    if recorded.digest is None:
-        report.warn(
-            f"no digest was recorded when {label} ran {recorded.tag}; pinning what it points at now: {digest}"
-        )
-    elif digest != recorded.digest:
-        if not options.allow_retag:
-            raise InputError(
-                f"{image} was pushed again: it points at {digest} now, but {recorded.digest} ran in "
-                f"{label} (GitOps commit {chosen.gitops_commit[:12]}); pass --allow-retag to deploy what it "
-                "points at now"
+    notes: list[str] = []
+    provenance = Provenance()
+    if recorded.digest is None or options.allow_retag:
+        digest, provenance = adapters.images.resolve(image, with_labels=options.commit_from_image)
+        if recorded.digest is None:
+            note = f"no digest was recorded when {label} ran {recorded.tag}; pinning what it points at now: {digest}"
+        elif digest != recorded.digest:
+            note = f"{image} was pushed again since it ran ({recorded.digest}); deploying what it points at now: {digest}"
+        else:
+            note = ""
+        if note:
+            report.warn(note)
+            notes.append(note)
+    else:
+        digest = recorded.digest
+        if options.registry_check:
+            _, provenance = adapters.images.resolve(
+                replace(image, digest=digest), with_labels=options.commit_from_image
             )
-        report.warn(f"{image} was pushed again since it ran; deploying what it points at now: {digest}")
-    rollback_request = request.for_rollback(options, chosen, digest, provenance)
+            now, _ = adapters.images.resolve(image, with_labels=False)
+            if now != digest:
+                note = (
+                    f"{image} was pushed again since it ran: it points at {now} now; deploying the digest "
+                    f"that ran, {digest}"
+                )
+                report.warn(note)
+                notes.append(note)
+        else:
+            notes.append(
+                "the registry was not asked whether it still holds this digest (--no-registry-check)"
+            )
+    rollback_request = request.for_rollback(options, chosen, digest, provenance, notes=tuple(notes))
     return deploy(rollback_request, adapters.repo, history=None, dry_run=options.write.dry_run)
 
 

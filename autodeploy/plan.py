@@ -95,6 +95,7 @@ class DeployRequest:
     allow_downgrade: bool = False
     rollback: bool = False
     reason: str | None = None
+    notes: tuple[str, ...] = ()  # for the pull request: what a reviewer should know (a retag, ...)
 
     def __post_init__(self) -> None:
         if not self.targets:

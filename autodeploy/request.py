@@ -49,13 +49,23 @@ def for_deploy(
 
 
 def for_rollback(
-    options: RollbackOptions, chosen: Deploy, digest: str, provenance: Provenance
+    options: RollbackOptions,
+    chosen: Deploy,
+    digest: str,
+    provenance: Provenance,
+    *,
+    notes: tuple[str, ...] = (),
 ) -> DeployRequest:
     recorded = chosen.block
     assert recorded.tag is not None
     commit, source_repo = recorded.commit, recorded.source_repo
     label = f"{options.app}/{options.env}"
     if options.commit_from_image or not commit:
+        if not options.commit_from_image and provenance == Provenance():
+            raise InputError(
+                f"the deploy of {recorded.tag} recorded no source commit; pass --commit-from-image to take it "
+                "from the image's labels"
+            )
         commit, source_repo = from_labels({label: provenance}, None, source_repo, source_repo)
     source_repo = source_repo or options.workflow_repo
     if not commit or not source_repo:
@@ -70,6 +80,7 @@ def for_rollback(
         allow_downgrade=True,
         rollback=True,
         reason=options.reason,
+        notes=notes,
     )
 
 

@@ -57,9 +57,10 @@ ALTERNATIVES = {
     "reason": "broken",
     "steps": "2",
     "allow-retag": "true",
+    "registry-check": "false",
 }
 # Inputs of one mode only are tried in that mode.
-MODE_OF = {"reason": "rollback", "steps": "rollback", "allow-retag": "rollback"}
+MODE_OF = {"reason": "rollback", "steps": "rollback", "allow-retag": "rollback", "registry-check": "rollback"}
 
 
 @pytest.fixture

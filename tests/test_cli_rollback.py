@@ -116,27 +116,65 @@ def test_history_and_rollback(
     assert "never ran 9.9.9; the tags in its history are: 1.2.0, 1.1.0, 1.0.0, 1.3.0" in capsys.readouterr().err
 
 
-def test_a_retagged_image_needs_allow_retag(
+def test_a_retagged_image_rolls_back_to_the_digest_that_ran(
     registry: LocalRegistry, images: dict[str, Image], gitops: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The registry holds both manifests of 2.0.0: the one that ran, and the one pushed since."""
     repo = "rollback/retagged"
-    push_image(registry, repo, "2.0.0", oci=True, revision="d" * 40)
+    ran = push_image(registry, repo, "2.0.0", oci=True, revision="d" * 40)
     for tag, commit in [("2.0.0", "d" * 40), ("1.2.0", "c" * 40)]:
         main(["deploy", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
               "--image", f"{registry.host}/{repo if tag == '2.0.0' else REPO}", "--tag", tag,
               "--commit", commit, "--source-repo", "my-team/my-api"])
         git(gitops, "commit", "-q", "-am", f"deploy {tag}")
     pushed_again = push_image(registry, repo, "2.0.0", oci=True, revision="e" * 40)
+    assert pushed_again.digest != ran.digest
     capsys.readouterr()
     rollback = ["rollback", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
                 "--image", f"{registry.host}/{repo}", "--to", "2.0.0"]
     before = (gitops / PROD).read_bytes()
-    assert main(rollback) == 2
-    err = capsys.readouterr().err
-    assert "was pushed again" in err and "--allow-retag" in err and err.count("\n") == 1
+    assert main([*rollback, "--dry-run"]) == 0
     assert (gitops / PROD).read_bytes() == before
+    assert main(rollback) == 0
+    err = capsys.readouterr().err
+    assert f"was pushed again since it ran: it points at {pushed_again.digest} now; deploying the digest that ran" in err
+    assert (block(gitops).digest, block(gitops).commit) == (ran.digest, "d" * 40)
+    git(gitops, "checkout", "-q", "--", ".")
     assert main([*rollback, "--allow-retag"]) == 0
     assert block(gitops).digest == pushed_again.digest
+
+
+def test_a_rollback_without_the_registry(
+    registry: LocalRegistry, images: dict[str, Image], gitops: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for tag, commit in [("1.0.0", "a" * 40), ("1.1.0", "b" * 40)]:
+        assert deploy(registry, gitops, tag, commit) == 0
+    capsys.readouterr()
+    gone = ["rollback", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
+            "--image", "127.0.0.1:1/rollback/my-api"]  # no registry listens there
+    assert main(gone) == 1
+    assert main([*gone, "--no-registry-check"]) == 0
+    now = block(gitops)
+    assert (now.tag, now.digest, now.commit) == ("1.0.0", images["1.0.0"].digest, "a" * 40)
+    assert main([*gone, "--no-registry-check", "--allow-retag"]) == 2
+
+
+def test_a_digest_gone_from_the_registry_stops_the_rollback(
+    registry: LocalRegistry, images: dict[str, Image], gitops: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy(registry, gitops, "1.0.0", "a" * 40) == 0
+    text = (gitops / PROD).read_text().replace(images["1.0.0"].digest, "sha256:" + "0" * 64)
+    (gitops / PROD).write_text(text)
+    git(gitops, "commit", "-q", "-am", "deploy 1.0.0 with a digest the registry never had")
+    assert deploy(registry, gitops, "1.1.0", "b" * 40) == 0
+    before = (gitops / PROD).read_bytes()
+    capsys.readouterr()
+    rollback = ["rollback", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
+                "--image", f"{registry.host}/{REPO}"]
+    assert main(rollback) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sha256:" + "0" * 64 in err
+    assert (gitops / PROD).read_bytes() == before
 
 
 def test_the_downgrade_guard_uses_the_source_checkout(

@@ -54,8 +54,9 @@ INPUTS: Mapping[str, str] = {
     "reason": "",
     "steps": "",
     "allow-retag": "false",
+    "registry-check": "true",
 }
-BOOLEANS = ("dry-run", "allow-downgrade", "allow-retag")
+BOOLEANS = ("dry-run", "allow-downgrade", "allow-retag", "registry-check")
 SECRETS = ("token", "github-token", "private-key", "registry-password")
 ONLY_FOR = {
     "digest": "deploy",
@@ -63,6 +64,7 @@ ONLY_FOR = {
     "reason": "rollback",
     "steps": "rollback",
     "allow-retag": "rollback",
+    "registry-check": "rollback",
 }
 MERGE_METHODS = ("merge", "squash", "rebase")
 _LIST_SEPARATORS = re.compile(r"[\n,]+")
@@ -91,7 +93,9 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
     if mode not in ("deploy", "rollback"):
         raise InputError(f"input mode must be deploy or rollback, not {mode!r}")
     for name, only in ONLY_FOR.items():
-        if only != mode and (_bool(name, inputs[name]) if name in BOOLEANS else inputs[name]):
+        value = inputs[name]
+        given = _bool(name, value) != _bool(name, INPUTS[name]) if name in BOOLEANS else bool(value)
+        if only != mode and given:
             raise InputError(f"input {name} applies to mode: {only} only")
     apps = _list(inputs["app"])
     if not apps:
@@ -138,6 +142,7 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
         steps=_steps(inputs["steps"]),
         reason=inputs["reason"] or None,
         allow_retag=_bool("allow-retag", inputs["allow-retag"]),
+        registry_check=_bool("registry-check", inputs["registry-check"]),
         workflow_repo=env.repository,
         write=write,
     )

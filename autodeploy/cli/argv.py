@@ -42,6 +42,7 @@ def _rollback(options: RollbackOptions) -> list[str]:
     )
     args += _flag("--reason", options.reason)
     args += _switch("--allow-retag", options.allow_retag)
+    args += _switch("--no-registry-check", not options.registry_check)
     args += _switch("--commit-from-image", options.commit_from_image)
     if options.limit != 50:
         args += ["--limit", str(options.limit)]

@@ -62,6 +62,8 @@ def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> Depl
 
 def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
     app, env_name = _one_target(args)
+    if args.allow_retag and not args.registry_check:
+        raise InputError("--allow-retag asks the registry where the tag points now: drop --no-registry-check")
     image = parse(args.image)
     if image.tag or image.digest:
         raise InputError(f"--image {args.image} carries a tag or digest: give the image alone, and --to TAG")
@@ -74,6 +76,7 @@ def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
         steps=_at_least_one("--steps", args.steps),
         reason=args.reason,
         allow_retag=args.allow_retag,
+        registry_check=args.registry_check,
         limit=_at_least_one("--limit", args.limit),
         commit_from_image=args.commit_from_image,
         workflow_repo=env.repository,

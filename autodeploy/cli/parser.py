@@ -101,7 +101,13 @@ def _rollback(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--allow-retag",
         action="store_true",
-        help="deploy what the tag points at now even when it was pushed again since it ran",
+        help="deploy what the tag points at now, not the digest that ran (default: the digest that ran)",
+    )
+    what.add_argument(
+        "--no-registry-check",
+        dest="registry_check",
+        action="store_false",
+        help="deploy the recorded digest without asking the registry whether it still holds it",
     )
     what.add_argument(
         "--limit", type=int, default=50, help="how many deploys back to look (default: %(default)s)"
