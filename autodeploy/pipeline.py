@@ -158,9 +158,11 @@ def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
     if recorded.digest is None or options.allow_retag:
         digest, provenance = adapters.images.resolve(image, with_labels=options.commit_from_image)
         if recorded.digest is None:
-            note = f"no digest was recorded when {label} ran {recorded.tag}; pinning what it points at now: {digest}"
+            note = f"no digest was recorded when {label} ran {recorded.tag}; pinning what it points at now: "
+            note += digest
         elif digest != recorded.digest:
-            note = f"{image} was pushed again since it ran ({recorded.digest}); deploying what it points at now: {digest}"
+            note = f"{image} was pushed again since it ran ({recorded.digest}); deploying what it points at "
+            note += f"now: {digest}"
         else:
             note = ""
         if note:

@@ -63,8 +63,8 @@ def for_rollback(
     if options.commit_from_image or not commit:
         if not options.commit_from_image and provenance == Provenance():
             raise InputError(
-                f"the deploy of {recorded.tag} recorded no source commit; pass --commit-from-image to take it "
-                "from the image's labels"
+                f"the deploy of {recorded.tag} recorded no source commit; pass --commit-from-image to take "
+                "it from the image's labels"
             )
         commit, source_repo = from_labels({label: provenance}, None, source_repo, source_repo)
     source_repo = source_repo or options.workflow_repo
