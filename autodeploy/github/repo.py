@@ -15,6 +15,11 @@ compare-and-swap, never forced:
                   update (422 when the branch moved);
   a new branch    POST git/refs from the base commit that was read (422 when another run made it).
 A lost race raises ConflictError; the pipeline reads again and re-plans (bounded).
+
+After its last write a run checks that its commit is held: the pull request's update answers with
+its state, and one that was merged or closed meanwhile (its branch kept) either carried the commit
+(it was the head merged) or did not, and then a new pull request is opened from the branch, with
+the base merged in first when the merge changed the same files (a squash).
 """
 
 from __future__ import annotations
@@ -28,11 +33,13 @@ from autodeploy.github import derive, refresh
 from autodeploy.github.api import RepoApi
 from autodeploy.github.models import Commit, Pull, blob_sha
 from autodeploy.github.options import PullOptions
-from autodeploy.github.prbody import Row, State, merge_rows
+from autodeploy.github.prbody import Row, State, merge_rows, read_state
 from autodeploy.github.pulls import PullRequests
 from autodeploy.github.rows import path_pattern, rows_from_comparison
 from autodeploy.pipeline import Applied, Snapshot
 from autodeploy.plan import Change, DeployPlan, DeployRequest
+
+MAX_REOPENS = 3  # new pull requests opened in one run for pull requests that closed under it
 
 
 class GitHubRepo:
@@ -168,10 +175,9 @@ class GitHubRepo:
         prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
         own = [_row(change, request) for change in plan.changed]
         if not snapshot.on_branch:
+            base = self.base
             commit = self._create_branch(plan, branch, snapshot)
-            pull, created = prs.open(
-                plan=plan, branch=branch, base=self.base, state=State(commit.sha, tuple(own))
-            )
+            pull, created = prs.open(plan=plan, branch=branch, base=base, state=State(commit.sha, tuple(own)))
         else:
             found = self._pull(branch)
             base = self._base or (found.base_ref if found else self.base)
@@ -189,6 +195,10 @@ class GitHubRepo:
             else:
                 parent = commit.parents[0] if commit.parents else None
                 pull, created = prs.update(found, base=base, state=state, parent=parent), False
+        paths = [change.path for change in plan.changed]
+        pull, created = self._held(
+            prs, pull, created, commit=commit.sha, base=base, paths=paths, own=own, plan=plan
+        )
         auto_merge = prs.finish(pull, plan=plan, created=created)
         return Applied(commit.sha, branch, pull.number, pull.url, created, auto_merge)
 
@@ -200,6 +210,7 @@ class GitHubRepo:
         branch = plan.branch
         pull = self._pull(branch)
         prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
+        own = [_row(change, request) for change in plan.changes]
         if pull is not None:
             return Applied(None, branch, pull.number, pull.url, False, pull.auto_merge)
         base = self.base
@@ -212,11 +223,65 @@ class GitHubRepo:
             return None  # deleted meanwhile: nothing left to finish
         self._check_permissions()
         report.info(f"{branch} holds {', '.join(paths)} but no pull request is open for it: opening one")
-        state = prs.table(head, base, None, [_row(change, request) for change in plan.changes])
+        state = prs.table(head, base, None, own)
         pull, created = prs.open(plan=plan, branch=branch, base=base, state=state)
+        pull, created = self._held(
+            prs, pull, created, commit=head, base=base, paths=paths, own=own, plan=plan
+        )
         return Applied(
             None, branch, pull.number, pull.url, created, prs.finish(pull, plan=plan, created=created)
         )
+
+    def _held(
+        self,
+        prs: PullRequests,
+        pull: Pull,
+        created: bool,
+        *,
+        commit: str,
+        base: str,
+        paths: Sequence[str],
+        own: Sequence[Row],
+        plan: DeployPlan,
+    ) -> tuple[Pull, bool]:
+        """Checked after the last write to `pull` (its answer says whether it is still open): the pull
+        request that holds `commit`. One merged or closed meanwhile, its branch kept, is kept when it
+        merged `commit` or the base holds the files anyway; otherwise a new one is opened from the
+        branch, with the base merged in first when the merge changed the same files (a squash)."""
+        branch = plan.branch
+        for _ in range(MAX_REOPENS):
+            if pull.is_open:
+                return pull, created
+            if pull.merged and pull.head_sha == commit:
+                report.info(
+                    f"{pull.url} was merged while autodeploy updated it, with {commit[:7]}: it is on {base}"
+                )
+                return pull, created
+            view = refresh.look(self.api, branch=branch, base=base, pull=None, targets={}, head=commit)
+            head = commit
+            changes = view.changes
+            if view.merged:
+                head = view.head or self.api.ref(branch) or ""
+                if not head:
+                    raise ConflictError(f"{branch} was deleted while autodeploy was updating it")
+                changes = self.api.compare(base, head)
+            if changes is None:
+                raise ConflictError(f"{branch} or {base} was deleted while autodeploy was updating it")
+            if not changes.paths & set(paths):
+                held = ", ".join(paths)
+                report.info(f"{pull.url} was {_closed(pull)} while autodeploy ran; {base} holds {held}")
+                return pull, created
+            report.info(
+                f"{pull.url} was {_closed(pull)} while autodeploy updated {branch}, without {commit[:7]}: "
+                "opening a new pull request"
+            )
+            previous = read_state(pull.body)
+            before = {row.path: row for row in previous.rows} if previous else {}
+            state = State(head, merge_rows(rows_from_comparison(changes, prs.pattern, before), own))
+            pull, created = prs.open(plan=plan, branch=branch, base=base, state=state)
+        if pull.is_open:
+            return pull, created
+        raise ConflictError(f"the pull requests from {branch} keep closing while autodeploy opens them")
 
     def _check_permissions(self) -> None:
         """Refuse before the first write when the token's permissions are known to fall short (a GitHub
@@ -296,6 +361,10 @@ class GitHubRepo:
             before = {row.path: row for row in state.rows} if state else {}
             return State(commit.sha, merge_rows(rows_from_comparison(view.changes, prs.pattern, before), own))
         return prs.table(commit.sha, base, state, own)
+
+
+def _closed(pull: Pull) -> str:
+    return "merged" if pull.merged else "closed"
 
 
 def _row(change: Change, request: DeployRequest) -> Row:
