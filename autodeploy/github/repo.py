@@ -19,7 +19,9 @@ A lost race raises ConflictError; the pipeline reads again and re-plans (bounded
 After its last write a run checks that its commit is held: the pull request's update answers with
 its state, and one that was merged or closed meanwhile (its branch kept) either carried the commit
 (it was the head merged) or did not, and then a new pull request is opened from the branch, with
-the base merged in first when the merge changed the same files (a squash).
+the base merged in first when the merge changed the same files (a squash). A no-op run that finds
+the table out of step with the branch's files (a run that committed and then failed, or lost the
+answer to its write) rebuilds it from the branch.
 """
 
 from __future__ import annotations
@@ -211,8 +213,10 @@ class GitHubRepo:
         pull = self._pull(branch)
         prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
         own = [_row(change, request) for change in plan.changes]
-        if pull is not None:
+        if pull is not None and (snapshot is self._derived or not _out_of_step(pull, plan)):
             return Applied(None, branch, pull.number, pull.url, False, pull.auto_merge)
+        if pull is not None:
+            return self._retable(prs, pull, plan, own)
         base = self.base
         base_sha = self.api.base_ref(base)
         paths = [change.path for change in plan.changes]
@@ -231,6 +235,23 @@ class GitHubRepo:
         return Applied(
             None, branch, pull.number, pull.url, created, prs.finish(pull, plan=plan, created=created)
         )
+
+    def _retable(self, prs: PullRequests, pull: Pull, plan: DeployPlan, own: list[Row]) -> Applied:
+        """The pull request's table (and hidden state) disagree with the branch's files: a run
+        committed and then failed, was stopped or lost the answer to its write before it wrote the
+        table. Rebuild it from the branch as it is now (its head, and a comparison with the base)."""
+        branch = plan.branch
+        self._check_permissions()
+        head = self.api.ref(branch)
+        if head is None:
+            raise ConflictError(f"{branch} was deleted while autodeploy was reading it")
+        base = self._base or pull.base_ref
+        report.info(f"{pull.url}: its table is not what {branch} holds; rebuilding it from the branch")
+        pull = prs.update(pull, base=base, state=prs.table(head, base, read_state(pull.body), own))
+        paths = [change.path for change in plan.changes]
+        pull, created = self._held(prs, pull, False, commit=head, base=base, paths=paths, own=own, plan=plan)
+        auto_merge = prs.finish(pull, plan=plan, created=created) if created else pull.auto_merge
+        return Applied(None, branch, pull.number, pull.url, created, auto_merge)
 
     def _held(
         self,
@@ -361,6 +382,25 @@ class GitHubRepo:
             before = {row.path: row for row in state.rows} if state else {}
             return State(commit.sha, merge_rows(rows_from_comparison(view.changes, prs.pattern, before), own))
         return prs.table(commit.sha, base, state, own)
+
+
+def _out_of_step(pull: Pull, plan: DeployPlan) -> bool:
+    """Whether the pull request's hidden state disagrees with the branch's files as the plan read
+    them (each change's old block): a row whose new side is not the file's block, or no row for a
+    file when the branch moved since the state was written, or no state at all. Costs nothing."""
+    state = read_state(pull.body)
+    if state is None:
+        return True
+    rows = {row.path: row for row in state.rows}
+    for change in plan.changes:
+        row, old = rows.get(change.path), change.old
+        if row is None:
+            if state.head != pull.head_sha:
+                return True
+            continue
+        if old is None or (row.new_tag, row.digest, row.commit) != (old.tag, old.digest, old.commit):
+            return True
+    return False
 
 
 def _closed(pull: Pull) -> str:
