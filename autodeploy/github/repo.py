@@ -226,12 +226,11 @@ class GitHubRepo:
         if head is None:
             return None  # deleted meanwhile: nothing left to finish
         self._check_permissions()
-        report.info(f"{branch} holds {', '.join(paths)} but no pull request is open for it: opening one")
-        state = prs.table(head, base, None, own)
-        pull, created = prs.open(plan=plan, branch=branch, base=base, state=state)
-        pull, created = self._held(
-            prs, pull, created, commit=head, base=base, paths=paths, own=own, plan=plan
-        )
+        why = f"{branch} holds {', '.join(paths)} but no pull request is open for it"
+        reopened = self._reopen(prs, head, base=base, paths=paths, own=own, plan=plan, why=why)
+        if reopened is None:
+            return None
+        pull, created = self._held(prs, *reopened, commit=head, base=base, paths=paths, own=own, plan=plan)
         return Applied(
             None, branch, pull.number, pull.url, created, prs.finish(pull, plan=plan, created=created)
         )
@@ -269,7 +268,6 @@ class GitHubRepo:
         request that holds `commit`. One merged or closed meanwhile, its branch kept, is kept when it
         merged `commit` or the base holds the files anyway; otherwise a new one is opened from the
         branch, with the base merged in first when the merge changed the same files (a squash)."""
-        branch = plan.branch
         for _ in range(MAX_REOPENS):
             if pull.is_open:
                 return pull, created
@@ -278,31 +276,53 @@ class GitHubRepo:
                     f"{pull.url} was merged while autodeploy updated it, with {commit[:7]}: it is on {base}"
                 )
                 return pull, created
-            view = refresh.look(self.api, branch=branch, base=base, pull=None, targets={}, head=commit)
-            head = commit
-            changes = view.changes
-            if view.merged:
-                head = view.head or self.api.ref(branch) or ""
-                if not head:
-                    raise ConflictError(f"{branch} was deleted while autodeploy was updating it")
-                changes = self.api.compare(base, head)
-            if changes is None:
-                raise ConflictError(f"{branch} or {base} was deleted while autodeploy was updating it")
-            if not changes.paths & set(paths):
-                held = ", ".join(paths)
-                report.info(f"{pull.url} was {_closed(pull)} while autodeploy ran; {base} holds {held}")
-                return pull, created
-            report.info(
-                f"{pull.url} was {_closed(pull)} while autodeploy updated {branch}, without {commit[:7]}: "
-                "opening a new pull request"
+            why = (
+                f"{pull.url} was {_closed(pull)} while autodeploy updated {plan.branch}, without {commit[:7]}"
             )
             previous = read_state(pull.body)
-            before = {row.path: row for row in previous.rows} if previous else {}
-            state = State(head, merge_rows(rows_from_comparison(changes, prs.pattern, before), own))
-            pull, created = prs.open(plan=plan, branch=branch, base=base, state=state)
+            reopened = self._reopen(
+                prs, commit, base=base, paths=paths, own=own, plan=plan, why=why, previous=previous
+            )
+            if reopened is None:
+                return pull, created
+            pull, created = reopened
         if pull.is_open:
             return pull, created
-        raise ConflictError(f"the pull requests from {branch} keep closing while autodeploy opens them")
+        raise ConflictError(f"the pull requests from {plan.branch} keep closing while autodeploy opens them")
+
+    def _reopen(
+        self,
+        prs: PullRequests,
+        commit: str,
+        *,
+        base: str,
+        paths: Sequence[str],
+        own: Sequence[Row],
+        plan: DeployPlan,
+        why: str,
+        previous: State | None = None,
+    ) -> tuple[Pull, bool] | None:
+        """Open a pull request from the branch, which holds `commit`, that GitHub can merge: when the
+        base changed the same files since the branch left it (a squash merge of its last pull
+        request), the base is merged in first. None when the base holds `paths` as they are at
+        `commit` already: nothing to open."""
+        branch = plan.branch
+        view = refresh.look(self.api, branch=branch, base=base, pull=None, targets={}, head=commit)
+        head, changes = commit, view.changes
+        if view.merged:
+            head = view.head or self.api.ref(branch) or ""
+            if not head:
+                raise ConflictError(f"{branch} was deleted while autodeploy was updating it")
+            changes = self.api.compare(base, head)
+        if changes is None:
+            raise ConflictError(f"{branch} or {base} was deleted while autodeploy was updating it")
+        if not changes.paths & set(paths):
+            report.info(f"{why}; {base} holds {', '.join(paths)} as {branch} does")
+            return None
+        report.info(f"{why}: opening a new pull request")
+        before = {row.path: row for row in previous.rows} if previous else {}
+        state = State(head, merge_rows(rows_from_comparison(changes, prs.pattern, before), own))
+        return prs.open(plan=plan, branch=branch, base=base, state=state)
 
     def _check_permissions(self) -> None:
         """Refuse before the first write when the token's permissions are known to fall short (a GitHub
