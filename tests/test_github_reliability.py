@@ -178,3 +178,21 @@ def test_ctrl_c_between_the_commit_and_the_table_is_repaired_by_the_next_run(tmp
         assert "rebuilding it from the branch" in err
         assert_table_is_the_branchs(world)
         assert not fake.problems, fake.problems[:5]
+
+
+def test_a_run_stopped_right_after_opening_its_pull_request_is_finished_by_the_next(world: World) -> None:
+    world.fake.fail(
+        502, method="POST", template="/repos/{owner}/{repo}/issues/{issue_number}/labels", times=10
+    )
+    with pytest.raises(GitHubError):
+        world.deploy("api", "development", "dev-1", 2)
+    pull = world.gitops.pulls[1]
+    assert not pull.labels and pull.auto_merge is None
+    world.fake.faults.clear()
+
+    outcome = world.deploy("api", "development", "dev-1", 2)  # the same deploy: nothing to commit
+    assert outcome.applied and outcome.applied.auto_merge
+    assert pull.labels == ["auto-deploy"] and pull.auto_merge is not None
+    mark = world.mark()
+    world.deploy("api", "development", "dev-1", 2)
+    assert len(world.calls_since(mark)) == 2  # finished: the cheap no-op again

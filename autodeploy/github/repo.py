@@ -214,7 +214,10 @@ class GitHubRepo:
         prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
         own = [_row(change, request) for change in plan.changes]
         if pull is not None and (snapshot is self._derived or not _out_of_step(pull, plan)):
-            return Applied(None, branch, pull.number, pull.url, False, pull.auto_merge)
+            # labels missing: a run stopped right after opening it, before labels and auto-merge
+            unlabelled = any(label not in pull.labels for label in plan.labels)
+            auto_merge = prs.finish(pull, plan=plan, created=False) if unlabelled else pull.auto_merge
+            return Applied(None, branch, pull.number, pull.url, False, auto_merge)
         if pull is not None:
             return self._retable(prs, pull, plan, own)
         base = self.base
@@ -249,7 +252,7 @@ class GitHubRepo:
         pull = prs.update(pull, base=base, state=prs.table(head, base, read_state(pull.body), own))
         paths = [change.path for change in plan.changes]
         pull, created = self._held(prs, pull, False, commit=head, base=base, paths=paths, own=own, plan=plan)
-        auto_merge = prs.finish(pull, plan=plan, created=created) if created else pull.auto_merge
+        auto_merge = prs.finish(pull, plan=plan, created=created)
         return Applied(None, branch, pull.number, pull.url, created, auto_merge)
 
     def _held(
