@@ -196,3 +196,16 @@ def test_a_run_stopped_right_after_opening_its_pull_request_is_finished_by_the_n
     mark = world.mark()
     world.deploy("api", "development", "dev-1", 2)
     assert len(world.calls_since(mark)) == 2  # finished: the cheap no-op again
+
+
+def test_a_no_op_tables_a_body_people_wrote_but_not_one_too_long_for_its_state(world: World) -> None:
+    world.deploy("api", "production", "1.1.0", 2)
+    pull = world.gitops.pulls[1]
+    pull.body = "Production release"  # as today's action writes it
+    world.deploy("api", "production", "1.1.0", 2)
+    assert_table_is_the_branchs(world)
+
+    pull.body = pull.body.split("<!-- autodeploy:state")[0] + "<!-- autodeploy:end -->"
+    mark = world.mark()
+    world.deploy("api", "production", "1.1.0", 2)
+    assert len(world.calls_since(mark)) == 2 and world.gitops.pulls[1].body == pull.body

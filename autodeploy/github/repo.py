@@ -35,7 +35,7 @@ from autodeploy.github import derive, refresh
 from autodeploy.github.api import RepoApi
 from autodeploy.github.models import Commit, Pull, blob_sha
 from autodeploy.github.options import PullOptions
-from autodeploy.github.prbody import Row, State, merge_rows, read_state
+from autodeploy.github.prbody import Row, State, has_section, merge_rows, read_state
 from autodeploy.github.pulls import PullRequests
 from autodeploy.github.rows import path_pattern, rows_from_comparison
 from autodeploy.pipeline import Applied, Snapshot
@@ -410,10 +410,11 @@ class GitHubRepo:
 def _out_of_step(pull: Pull, plan: DeployPlan) -> bool:
     """Whether the pull request's hidden state disagrees with the branch's files as the plan read
     them (each change's old block): a row whose new side is not the file's block, or no row for a
-    file when the branch moved since the state was written, or no state at all. Costs nothing."""
+    file when the branch moved since the state was written, or no table at all (a body people
+    wrote). A table too long to hold its state cannot be checked: deploys rebuild it. Costs nothing."""
     state = read_state(pull.body)
     if state is None:
-        return True
+        return not has_section(pull.body)
     rows = {row.path: row for row in state.rows}
     for change in plan.changes:
         row, old = rows.get(change.path), change.old
