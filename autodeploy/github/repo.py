@@ -205,8 +205,10 @@ class GitHubRepo:
         return Applied(commit.sha, branch, pull.number, pull.url, created, auto_merge)
 
     def settle(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied | None:
-        """Nothing to change: see that the branch's pull request is open, if the branch still holds
-        something its base lacks (a run that committed and then failed, or a closed pull request)."""
+        """Nothing to change: finish what a run that committed and then failed (or was stopped, or
+        lost an answer) left undone. An open pull request whose table is out of step with the files
+        read gets it rebuilt, one left without labels is finished; a branch that holds something its
+        base lacks without an open pull request (or after a closed one) gets one."""
         if not snapshot.on_branch:
             return None
         branch = plan.branch
