@@ -168,7 +168,7 @@ class GitHubRepo:
                 paths = ", ".join(change.path for change in plan.changed)
                 raise ConflictError(
                     f"{paths} on {plan.branch} is not {pull.base_ref}'s with pull request #{pull.number}'s "
-                    f"block ({pull.base_ref} or another run changed it)"
+                    f"block ({pull.base_ref} or another run changed it, or this run and its answer was lost)"
                 ) from exc
             raise
 
