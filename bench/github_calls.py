@@ -9,17 +9,25 @@
    update whose base changed its file, a first deploy after the release pull request was merged (or
    squash-merged) and its branch kept. Every request is counted, the downgrade guard's compare
    in the source repo included, and shown apart ("guard").
+   Then the rare paths of issue 10: the release pull request merged (or squash-merged) just before
+   or just after the run's commit, its branch kept; the answer to the commit lost (the write done);
+   a no-op that finds the table out of step with the branch (a run that committed, then failed).
 2. Racing pairs: two runs in threads deploying different apps to one release branch at once; the
    fake holds their first branch updates until both have read, so one loses its compare-and-swap for
    real. Half the trials create the branch, half update an open pull request. A lost update is a trial
    where either deploy is missing from the branch or from the pull request's table afterwards.
+3. Merges mid-run: the open pull request merges before request k of a run (k = 0..6 in turn), by
+   hand (a merge commit or a squash) or by auto-merge when CI's check passes on its head. A lost
+   deploy is a run that ends with its tag neither on the base nor in an open pull request's head.
 Targets (issue 5): first deploy <= 8 (not counting the label creation and auto-merge), update <= 5,
-no-op <= 3, the same for 10 and 10,000 files; no lost update in 50 racing pairs.
+no-op <= 3, the same for 10 and 10,000 files; no lost update in 50 racing pairs; (issue 10) no lost
+deploy in 50 trials of each kind of merge mid-run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -36,6 +44,7 @@ from github_fake import FakeGitHub  # noqa: E402
 from github_world import World, image_yaml, push_event  # noqa: E402
 
 from autodeploy import pipeline, report  # noqa: E402
+from autodeploy.errors import GitHubError  # noqa: E402
 from autodeploy.imagefile import read_block  # noqa: E402
 
 GUARD = "/repos/team/api/"
@@ -108,7 +117,104 @@ def scenarios(files: int) -> dict[str, dict[str, int]]:
             out["first deploy after the release PR squash-merged (branch kept)"] = counted(
                 world, lambda: world.deploy("api", "production", "1.7.0", 7)
             )
+    out.update(mid_run(filler, apps))
     return out
+
+
+PUT = ("PUT", "/repos/{owner}/{repo}/contents/{path}")
+
+
+def before_request(fake: FakeGitHub, index: int, action: Callable[[], object]) -> None:
+    """Run `action` just before request number `index` (0-based) from now on."""
+    seen: list[int] = []
+
+    def hook(method: str, template: str, params: dict[str, str], body: object) -> None:
+        seen.append(1)
+        if len(seen) == index + 1:
+            action()
+
+    fake.before_request = hook
+
+
+def mid_run(filler: int, apps: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Issue 10's paths, each in a repository of its own: an update of an open release pull request
+    (its 5 requests: pulls, file, guard, PUT, PATCH) that something interrupts."""
+    out: dict[str, dict[str, int]] = {}
+    cases: list[tuple[str, Callable[[World], None]]] = [
+        (
+            "update, the PR merged just before the commit",
+            lambda w: before_request(w.fake, 3, lambda: w.merge_pull(1)),
+        ),
+        (
+            "update, the PR merged just after the commit",
+            lambda w: before_request(w.fake, 4, lambda: w.merge_pull(1)),
+        ),
+        (
+            "update, the PR squash-merged just before the commit",
+            lambda w: before_request(w.fake, 3, lambda: w.merge_pull(1, squash=True)),
+        ),
+        (
+            "update, the answer to the commit lost",
+            lambda w: w.fake.fail(502, method=PUT[0], template=PUT[1], applied=True),
+        ),
+    ]
+    for name, interrupt in cases:
+        fake = FakeGitHub(validate=False)
+        with fake.serve():
+            world = World(fake, filler=filler, apps=apps)
+            world.deploy("api", "production", "1.1.0", 2)
+            interrupt(world)
+            out[name] = counted(world, lambda w=world: w.deploy("api", "production", "1.2.0", 3))
+            fake.before_request = None
+    fake = FakeGitHub(validate=False)
+    with fake.serve():
+        world = World(fake, filler=filler, apps=apps)
+        world.deploy("api", "production", "1.1.0", 2)
+        fake.fail(502, method="PATCH", template="/repos/{owner}/{repo}/pulls/{pull_number}", times=10)
+        with contextlib.suppress(GitHubError):  # committed; the table not written
+            world.deploy("api", "production", "1.2.0", 3)
+        fake.faults.clear()
+        out["no-op that finds the table behind the branch (once)"] = counted(
+            world, lambda: world.deploy("api", "production", "1.2.0", 3)
+        )
+    return out
+
+
+def merge_mid_run(trial: int, *, auto: bool) -> bool:
+    """One run whose pull request merges before its request number trial % 7; True when the run's
+    deploy ends on neither the base nor an open pull request's head (a lost deploy)."""
+    fake = FakeGitHub(validate=False)
+    with fake.serve():
+        world = World(fake)
+        repo = world.gitops
+        if auto:
+            env, branch, tags = "development", "update-development-api", ("dev-1", "dev-2")
+            repo.required_checks = {"ci"}
+        else:
+            env, branch, tags = "production", "prod-release", ("1.1.0", "1.2.0")
+        world.deploy("api", env, tags[0], 2)
+        head = repo.refs[branch]
+        squash = trial % 3 == 2
+        merge: Callable[[], object] = (
+            (lambda: repo.report_check(head))
+            if auto
+            else (lambda: repo.open_pull(branch) and world.merge_pull(1, squash=squash))
+        )
+        before_request(fake, trial % 7, merge)
+        try:
+            world.deploy("api", env, tags[1], 3)
+        except Exception:
+            return True
+        fake.before_request = None
+        path = f"api/{env}/image.yaml"
+
+        def tag_on(name: str) -> str | None:
+            sha = repo.refs.get(name)
+            block = read_block(repo.text(sha, path) or "") if sha else None
+            return block.tag if block else None
+
+        held = repo.open_pull(branch) is not None and tag_on(branch) == tags[1]
+        return not (tag_on("main") == tags[1] or held)
 
 
 def race(trial: int) -> dict[str, Any]:
@@ -167,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report.info = lambda message: None  # type: ignore[assignment]  # the retries' chatter
     results: dict[str, Any] = {"scenarios": {}, "race": {}}
-    width = 52
+    width = 60
     print(f"{'scenario':<{width}} {'10 files':>14} {'10,000 files':>14}")
     small, big = scenarios(10), scenarios(10_000)
     for name in big:  # the 10-file repo has one app, so no second app to join a pull request
@@ -188,9 +294,22 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - started, 2),
     }
     print(
-        f"racing pairs: {args.trials} trials, {lost} lost updates, {cas} with a compare-and-swap lost and retried, "
+        f"racing pairs: {args.trials} trials, {lost} lost updates, "
+        f"{cas} with a compare-and-swap lost and retried, "
         f"{results['race']['extra_pulls']} with more than one pull request ({results['race']['seconds']} s)"
     )
+    for auto in (False, True):
+        kind = "merged by auto-merge on a passing check" if auto else "merged by hand (merge or squash)"
+        started = time.monotonic()
+        lost_deploys = sum(merge_mid_run(n, auto=auto) for n in range(args.trials))
+        results["merge_mid_run"] = results.get("merge_mid_run", {}) | {
+            kind: {"trials": args.trials, "lost_deploys": lost_deploys}
+        }
+        print(
+            f"the pull request {kind} mid-run: {args.trials} trials, {lost_deploys} lost deploys "
+            f"({time.monotonic() - started:.2f} s)"
+        )
+        lost += lost_deploys
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -7,6 +7,11 @@ error bodies of its REST API (409 for a stale file sha, 422 "Reference already e
 checked against GitHub's OpenAPI description (tests/openapi/). GraphQL answers only the auto-merge
 mutation. Ref updates are compare-and-swap in two locked steps, with `before_ref_update` called
 between them, so a test can let another writer in and make one run lose the race for real.
+`before_request` is called before every request is carried out: a test can merge a pull request
+there, have CI report a check (auto-merge then fires, as on GitHub), or drop the connection; `fail`
+can also lose a reply (the write is carried out, its answer is a 5xx or a dropped connection).
+Pull requests merge as on GitHub: closed, their head frozen, the branch kept unless the repository
+deletes head branches. `FakeGitHub.on_localhost()` serves it over HTTP for another process.
 
     fake = FakeGitHub(); repo = fake.create_repo("team/gitops", files={...})
     fake.add_token("t0k3n", permissions=WRITE_ALL)
@@ -29,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -119,6 +125,10 @@ class Pull:
     labels: list[str] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
     auto_merge: dict[str, Any] | None = None
+    head_sha: str | None = None  # frozen when the pull request closes; until then the branch's head
+    merge_commit_sha: str | None = None
+    merged_at: str | None = None
+    closed_at: str | None = None
 
 
 @dataclass
@@ -156,6 +166,11 @@ class Fault:
     body: dict[str, Any]
     headers: dict[str, str]
     times: int
+    applied: bool = False  # a lost reply: the request is carried out, then its answer is lost
+
+
+class Dropped(Exception):
+    """Raised by a `before_request` hook: the connection drops before the request is carried out."""
 
 
 class Repo:
@@ -175,6 +190,9 @@ class Repo:
         self.creation_restricted = False  # a ruleset that forbids creating branches
         self.plain_missing_ref = False  # answer a missing ref with a bare "Not Found", as some servers may
         self.mergeable_now = False  # auto-merge answers "clean status": nothing to wait for
+        self.required_checks: set[str] = set()  # contexts that must succeed on a head before it merges
+        self.checks: dict[str, dict[str, str]] = {}  # commit sha -> context -> state
+        self.delete_branch_on_merge = False  # "Automatically delete head branches"
         self._seq = itertools.count(1)
 
     # -- objects ---------------------------------------------------------------------------------
@@ -251,6 +269,50 @@ class Repo:
     def open_pull(self, branch: str) -> Pull | None:
         return next((p for p in self.pulls.values() if p.head == branch and p.state == "open"), None)
 
+    def checks_pass(self, sha: str) -> bool:
+        done = self.checks.get(sha, {})
+        return all(done.get(context) == "success" for context in self.required_checks)
+
+    def merge(self, pull: Pull, method: str = "merge", message: str | None = None) -> str:
+        """Merge `pull` at its branch's head as GitHub does: a merge commit (or one commit of the merged
+        tree for squash and rebase) on the base; the pull request closes with its head frozen, and
+        the branch is deleted when the repository says so. Raises ValueError on a conflict."""
+        head, into = self.refs[pull.head], self.refs[pull.base]
+        tree = self.merge_trees(self.merge_base(into, head), into, head)
+        if tree is None:
+            raise ValueError(f"pull request #{pull.number} conflicts with {pull.base}")
+        parents = (into, head) if method == "merge" else (into,)
+        new = self.commit(
+            tree, parents, message or f"Merge pull request #{pull.number} from {self.owner}/{pull.head}"
+        )
+        self.refs[pull.base] = new
+        pull.state, pull.merged, pull.head_sha, pull.merge_commit_sha = "closed", True, head, new
+        pull.merged_at = pull.closed_at = "2026-01-01T00:00:00Z"
+        if self.delete_branch_on_merge and not any(
+            p.head == pull.head and p.state == "open" for p in self.pulls.values()
+        ):
+            del self.refs[pull.head]
+        return new
+
+    def close(self, pull: Pull) -> None:
+        """Close without merging: the pull request keeps the head it had."""
+        pull.state, pull.head_sha, pull.closed_at = "closed", self.refs.get(pull.head), "2026-01-01T00:00:00Z"
+
+    def report_check(self, sha: str, context: str = "ci", state: str = "success") -> list[int]:
+        """CI reports a check on a commit; every open pull request with auto-merge on whose head it is
+        and whose required checks now all pass is merged, as GitHub's auto-merge does. Returns the
+        numbers of those it merged."""
+        self.checks.setdefault(sha, {})[context] = state
+        merged = []
+        for pull in list(self.pulls.values()):
+            if pull.state != "open" or pull.auto_merge is None or self.refs.get(pull.head) != sha:
+                continue
+            if self.checks_pass(sha):
+                with contextlib.suppress(ValueError):  # a conflict: GitHub leaves it open
+                    self.merge(pull, pull.auto_merge.get("merge_method", "merge"))
+                    merged.append(pull.number)
+        return merged
+
 
 def _merge_file(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -279,6 +341,9 @@ class FakeGitHub:
         self.problems: list[str] = []  # requests or answers that do not match GitHub's description
         self.faults: list[Fault] = []
         self.before_ref_update: Callable[[str, str], None] | None = None
+        # called with (method, template, params, body) before each request is carried out; it may
+        # change the world (merge a pull request, report a check) or raise Dropped
+        self.before_request: Callable[[str, str, dict[str, str], Any], None] | None = None
         self.clock: Callable[[], float] = time.time
         self.rate_remaining = 5000
         self._ids = itertools.count(1000)
@@ -321,11 +386,13 @@ class FakeGitHub:
         message: str = "Server Error",
         headers: Mapping[str, str] | None = None,
         times: int = 1,
+        applied: bool = False,
     ) -> None:
         """Answer the next `times` matching requests with `status` (a 5xx, a rate limit...); status 0
-        drops the connection instead."""
+        drops the connection instead. With `applied`, a lost reply: the request is carried out first,
+        then its answer is replaced (or, with status 0, the connection drops)."""
         body = {"message": message, "documentation_url": DOCS}
-        self.faults.append(Fault(method, template, status, body, dict(headers or {}), times))
+        self.faults.append(Fault(method, template, status, body, dict(headers or {}), times, applied))
 
     def count(self, template: str | None = None) -> int:
         return sum(1 for c in self.calls if template is None or c.template == template)
@@ -343,23 +410,50 @@ class FakeGitHub:
                 )
             yield mock
 
+    @classmethod
+    @contextlib.contextmanager
+    def on_localhost(cls, **kwargs: Any) -> Iterator[FakeGitHub]:
+        """A fake served over real HTTP on 127.0.0.1 (a free port), for a separate process to talk to:
+        its `api_url` is what GITHUB_API_URL should say."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _HttpHandler)
+        server.daemon_threads = True
+        fake = cls(f"http://127.0.0.1:{server.server_address[1]}", **kwargs)
+        server.fake = fake  # type: ignore[attr-defined]
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        try:
+            yield fake
+        finally:
+            server.shutdown()
+            server.server_close()
+
     # -- HTTP ------------------------------------------------------------------------------------
 
     def _callback(self, request: Any) -> tuple[int, dict[str, str], str]:
-        url = urlsplit(request.url)
+        try:
+            return self.answer(request.method, request.url, request.body, request.headers)
+        except Dropped as exc:
+            raise requests.ConnectionError(f"Connection reset by peer ({exc})") from exc
+
+    def answer(
+        self, method: str, full_url: str, raw: bytes | str | None, request_headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], str]:
+        """One request: (status, headers, body text), or Dropped when the connection is to drop."""
+        url = urlsplit(full_url)
         netloc = url.netloc.removesuffix(":443" if url.scheme == "https" else ":80")
         full = f"{url.scheme}://{netloc}{url.path}"
         path = "/graphql" if full == self.graphql_url else full[len(self.api_url) :] or "/"
         query = dict(parse_qsl(url.query))
-        raw = request.body.decode() if isinstance(request.body, bytes) else request.body
-        body = json.loads(raw) if raw else None
-        method = request.method
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        body = json.loads(text) if text else None
         template, params = self._route(path)
-        dropped = self._take_fault(method, template, drop=True)
-        if dropped is not None:
-            raise requests.ConnectionError("Connection reset by peer (the fake dropped it)")
+        if self.before_request is not None:
+            self.before_request(method, template, params, body)
+        if self._take_fault(method, template, "drop") is not None:
+            raise Dropped("the fake dropped it")
+        lost = self._take_fault(method, template, "lost")
         try:
-            status, answer, headers = self._handle(method, template, params, query, body, request.headers)
+            status, answer, headers = self._handle(method, template, params, query, body, request_headers)
         except Answer as exc:
             status, answer, headers = exc.status, exc.body, exc.headers
         headers = {**self._rate_headers(), "content-type": "application/json; charset=utf-8", **headers}
@@ -373,6 +467,10 @@ class FakeGitHub:
                 self.problems += [
                     f"{where}: answer: {p}" for p in oas.check_response(method, template, status, answer)
                 ]
+        if lost is not None:  # carried out; the answer is lost on the way back
+            if lost.status == 0:
+                raise Dropped("the fake dropped the answer")
+            return lost.status, {**headers, **lost.headers}, json.dumps(lost.body)
         return status, headers, "" if answer is None else json.dumps(answer)
 
     def _route(self, path: str) -> tuple[str, dict[str, str]]:
@@ -404,7 +502,7 @@ class FakeGitHub:
         body: Any,
         headers: Mapping[str, str],
     ) -> tuple[int, Any, dict[str, str]]:
-        fault = self._take_fault(method, template)
+        fault = self._take_fault(method, template, "answer")
         if fault is not None:
             raise Answer(fault.status, fault.body["message"], headers=fault.headers)
         if template == "?":
@@ -425,10 +523,13 @@ class FakeGitHub:
         status, answer = handler(repo, params, query, body)
         return status, answer, {}
 
-    def _take_fault(self, method: str, template: str, *, drop: bool = False) -> Fault | None:
+    def _take_fault(self, method: str, template: str, kind: str) -> Fault | None:
+        """The next fault of `kind` for this request: "drop" (before it is carried out), "answer"
+        (an error instead of carrying it out) or "lost" (carried out, its answer lost)."""
         with self.lock:
             for fault in self.faults:
-                if (fault.status == 0) != drop:
+                fault_kind = "lost" if fault.applied else "drop" if fault.status == 0 else "answer"
+                if fault_kind != kind:
                     continue
                 if fault.times > 0 and fault.method in {None, method} and fault.template in {None, template}:
                     fault.times -= 1
@@ -543,7 +644,7 @@ class FakeGitHub:
         }
 
     def _pull_json(self, repo: Repo, pull: Pull, template: str, method: str, status: int) -> dict[str, Any]:
-        head_sha = repo.refs.get(pull.head, "0" * 40)
+        head_sha = pull.head_sha or repo.refs.get(pull.head, "0" * 40)
         base_sha = repo.refs.get(pull.base, "0" * 40)
         partial = {
             "id": pull.number + 100000,
@@ -554,6 +655,9 @@ class FakeGitHub:
             "body": pull.body,
             "draft": pull.draft,
             "merged": pull.merged,
+            "merged_at": pull.merged_at,
+            "closed_at": pull.closed_at,
+            "merge_commit_sha": pull.merge_commit_sha,
             "html_url": f"{self.web}/{repo.full_name}/pull/{pull.number}",
             "url": f"{self.api_url}/repos/{repo.full_name}/pulls/{pull.number}",
             "labels": [
@@ -1046,18 +1150,18 @@ class FakeGitHub:
     ) -> tuple[int, Any]:
         with self.lock:
             pull = _pull_of(repo, params["pull_number"])
-            head, base = repo.refs[pull.head], repo.refs[pull.base]
+            if pull.state != "open":
+                raise Answer(405, "Pull Request is not mergeable")
+            head = repo.refs[pull.head]
             if body.get("sha") and body["sha"] != head:
                 raise Answer(409, "Head branch was modified. Review and try the merge again.")
-            tree = repo.merge_trees(repo.merge_base(base, head), base, head)
-            if tree is None or pull.state != "open":
-                raise Answer(405, "Pull Request is not mergeable")
-            parents = (base, head) if body.get("merge_method", "merge") == "merge" else (base,)
-            new = repo.commit(
-                tree, parents, f"Merge pull request #{pull.number} from {repo.owner}/{pull.head}"
-            )
-            repo.refs[pull.base] = new
-            pull.state, pull.merged = "closed", True
+            missing = sorted(c for c in repo.required_checks if repo.checks.get(head, {}).get(c) != "success")
+            if missing:
+                raise Answer(405, f'Required status check "{missing[0]}" is expected.')
+            try:
+                new = repo.merge(pull, body.get("merge_method", "merge"))
+            except ValueError:
+                raise Answer(405, "Pull Request is not mergeable") from None
             return 200, {"sha": new, "merged": True, "message": "Pull Request successfully merged"}
 
     def h_post_requested_reviewers(
@@ -1136,7 +1240,9 @@ class FakeGitHub:
                         }
                     ],
                 }
-            if repo.mergeable_now:
+            if repo.mergeable_now or (
+                repo.required_checks and repo.checks_pass(repo.refs.get(pull.head, ""))
+            ):
                 return {
                     "data": {"enablePullRequestAutoMerge": None},
                     "errors": [{"type": "UNPROCESSABLE", "message": "Pull request is in clean status"}],
@@ -1203,6 +1309,39 @@ class FakeGitHub:
             self._complete("POST", "/app/installations/{installation_id}/access_tokens", 201, answer),
             {},
         )
+
+
+class _HttpHandler(BaseHTTPRequestHandler):
+    """Hands each request to the fake of its server; a Dropped request closes the connection unanswered."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        fake: FakeGitHub = self.server.fake  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else None
+        try:
+            status, headers, text = fake.answer(
+                self.command,
+                fake.api_url.split("/", 3)[0] + "//" + self.headers.get("Host", "") + self.path,
+                raw,
+                dict(self.headers.items()),
+            )
+        except Dropped:
+            self.close_connection = True
+            return
+        data = text.encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 def _with_port(url: str) -> str:

@@ -143,13 +143,8 @@ class World:
     def merge_pull(self, number: int, *, squash: bool = False) -> None:
         """Merge an open pull request into its base as a person would, keeping its branch (GitHub's
         default): a merge commit, or with `squash` one commit of the merged tree."""
-        pull, repo = self.gitops.pulls[number], self.gitops
-        into, head = repo.refs[pull.base], repo.refs[pull.head]
-        tree = repo.merge_trees(repo.merge_base(into, head), into, head)
-        assert tree is not None, f"pull request #{number} conflicts with {pull.base}"
-        parents = (into,) if squash else (into, head)
-        repo.refs[pull.base] = repo.commit(tree, parents, f"{pull.title} (#{number})")
-        pull.state, pull.merged = "closed", True
+        pull = self.gitops.pulls[number]
+        self.gitops.merge(pull, "squash" if squash else "merge", f"{pull.title} (#{number})")
 
     def edit_on(self, branch: str, path: str, text: str) -> None:
         self.gitops.write(branch, {path: text}, f"edit {path}")

@@ -89,7 +89,7 @@ def tour(world: World) -> None:
     assert api.create_ref("scratch", main) and not api.create_ref(
         "scratch", main
     )  # 422 Reference already exists
-    assert api.merge("scratch", "main", "nothing to merge") == "nothing"  # 204
+    assert api.merge("scratch", "main", "nothing to merge") == ("nothing", None)  # 204
     assert not api.update_ref("prod-release", main)  # 422 Update is not a fast forward
 
 

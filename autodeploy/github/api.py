@@ -185,8 +185,9 @@ class RepoApi:
             raise self.client.failure(got, doing=doing, needs=WRITE)
         return Commit.from_json(field(got.data, "commit", doing=doing), doing)
 
-    def merge(self, branch: str, head: str, message: str) -> str:
-        """Merge `head` into `branch`: "merged", "nothing" (already in), "conflict" or "missing"."""
+    def merge(self, branch: str, head: str, message: str) -> tuple[str, str | None]:
+        """Merge `head` into `branch`: ("merged", the merge commit), or "nothing" (already in),
+        "conflict" or "missing" with None."""
         doing = f"merging {head} into {branch} in {self.repo}"
         got = self.client.request(
             "POST",
@@ -198,7 +199,9 @@ class RepoApi:
         )
         if got.status == 409 and is_protection(got):
             raise self.client.failure(got, doing=doing)
-        return {201: "merged", 204: "nothing", 404: "missing", 409: "conflict"}.get(got.status, "merged")
+        outcome = {201: "merged", 204: "nothing", 404: "missing", 409: "conflict"}.get(got.status, "merged")
+        sha = got.data.get("sha") if outcome == "merged" and isinstance(got.data, dict) else None
+        return outcome, str(sha) if sha else None
 
     def create_tree(self, base_tree: str, entries: Sequence[dict[str, Any]]) -> str:
         doing = f"writing a tree in {self.repo}"

@@ -71,6 +71,13 @@ class Pull:
     base_ref: str
     labels: tuple[str, ...]
     auto_merge: bool
+    state: str = "open"  # open or closed
+    merged: bool = False  # closed by a merge (`merged_at` is set)
+    merge_commit_sha: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
 
     @classmethod
     def from_json(cls, data: Any, doing: str) -> Pull:
@@ -86,6 +93,9 @@ class Pull:
                 str(label.get("name")) for label in data.get("labels") or () if isinstance(label, dict)
             ),
             auto_merge=data.get("auto_merge") is not None,
+            state=str(data.get("state") or "open"),
+            merged=bool(data.get("merged") or data.get("merged_at")),
+            merge_commit_sha=data.get("merge_commit_sha") or None,
         )
 
 

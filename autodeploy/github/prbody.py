@@ -65,6 +65,11 @@ def read_state(body: str) -> State | None:
         return None
 
 
+def has_section(body: str) -> bool:
+    """Whether autodeploy's section is in the body (with or without its hidden state)."""
+    return bool(_SECTION_RE.search(body or ""))
+
+
 def write_body(existing: str, state: State, *, limit: int = MAX_BODY) -> str:
     """`existing` with autodeploy's section replaced by one for `state` (or added at its end), within
     GitHub's limit: when every row does not fit, the table shows those that do; when the hidden

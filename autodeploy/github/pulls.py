@@ -63,8 +63,8 @@ class PullRequests:
         written = state
         for _ in range(MAX_BODY_REWRITES):
             updated = self.api.update_pull(pull.number, write_body(pull.body, written))
-            if updated.head_sha in {written.head, parent}:
-                return updated
+            if updated.head_sha in {written.head, parent} or not updated.is_open:
+                return updated  # a closed pull request's head stays put: the caller looks at it
             report.info(f"{pull.url}: the branch moved on to {updated.head_sha[:7]}; rewriting its table")
             pull, parent = updated, None
             written = self.table(updated.head_sha, base, written, ())

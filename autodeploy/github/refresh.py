@@ -33,15 +33,23 @@ class BranchView:
     in_sync: bool  # the state describes the branch's head
     changes: Comparison | None  # base...head, when it was needed
     merged: bool = False  # the base was merged in just now
+    head: str | None = None  # the merge commit it made, when GitHub named it
 
 
 def look(
-    api: RepoApi, *, branch: str, base: str, pull: Pull | None, targets: Mapping[str, str | None]
+    api: RepoApi,
+    *,
+    branch: str,
+    base: str,
+    pull: Pull | None,
+    targets: Mapping[str, str | None],
+    head: str | None = None,
 ) -> BranchView:
     """Read what the branch changes and merge the base in when it is stale for those files.
-    `targets` are the files this run writes, each with the blob sha it planned on."""
+    `targets` are the files this run writes, each with the blob sha it planned on; `head` the
+    commit to compare (by default the pull request's head, else the branch)."""
     state = read_state(pull.body) if pull else None
-    head = pull.head_sha if pull else branch
+    head = head or (pull.head_sha if pull else branch)
     in_sync = pull is not None and state is not None and state.head == pull.head_sha
     changes = None
     if in_sync and state is not None:
@@ -58,21 +66,21 @@ def look(
     report.info(
         f"{base} changed {', '.join(sorted(stale))} since {branch} left it: merging {base} into {branch}"
     )
-    outcome = api.merge(branch, base, f"Merge {base} into {branch}")
+    outcome, made = api.merge(branch, base, f"Merge {base} into {branch}")
     if outcome == "missing":
         raise ConflictError(f"{branch} was deleted while autodeploy was updating it")
     if outcome == "conflict":
-        _merge_by_hand(api, branch=branch, base=base, head=head, moved=moved, prefer_base=targets)
+        made = _merge_by_hand(api, branch=branch, base=base, head=head, moved=moved, prefer_base=targets)
     theirs = {changed.path: changed.sha for changed in moved.files}
     rewritten = sorted(path for path in stale & set(targets) if theirs.get(path, "") != targets[path])
     if outcome != "nothing" and rewritten:  # the merge changed what this run planned on
         raise StaleSnapshot(f"merged {base} into {branch}, which changed {', '.join(rewritten)}")
-    return BranchView(pull, state, False, changes, merged=outcome != "nothing")
+    return BranchView(pull, state, False, changes, merged=outcome != "nothing", head=made)
 
 
 def _merge_by_hand(
     api: RepoApi, *, branch: str, base: str, head: str, moved: Comparison, prefer_base: Collection[str]
-) -> None:
+) -> str:
     """A merge commit of the base into the branch whose tree is the base's plus the branch's changes."""
     base_sha = api.base_ref(base)
     head_sha = api.ref(branch)
@@ -103,6 +111,7 @@ def _merge_by_hand(
     commit = api.create_commit(f"Merge {base} into {branch}", tree, [head_sha, base_sha])
     if not api.update_ref(branch, commit.sha):
         raise ConflictError(f"{branch} moved while autodeploy was merging {base} into it")
+    return commit.sha
 
 
 def _blocks(api: RepoApi, path: str, head: str, base_sha: str, branch: str, base: str) -> str:

@@ -15,6 +15,13 @@ compare-and-swap, never forced:
                   update (422 when the branch moved);
   a new branch    POST git/refs from the base commit that was read (422 when another run made it).
 A lost race raises ConflictError; the pipeline reads again and re-plans (bounded).
+
+After its last write a run checks that its commit is held: the pull request's update answers with
+its state, and one that was merged or closed meanwhile (its branch kept) either carried the commit
+(it was the head merged) or did not, and then a new pull request is opened from the branch, with
+the base merged in first when the merge changed the same files (a squash). A no-op run that finds
+the table out of step with the branch's files (a run that committed and then failed, or lost the
+answer to its write) rebuilds it from the branch.
 """
 
 from __future__ import annotations
@@ -28,11 +35,13 @@ from autodeploy.github import derive, refresh
 from autodeploy.github.api import RepoApi
 from autodeploy.github.models import Commit, Pull, blob_sha
 from autodeploy.github.options import PullOptions
-from autodeploy.github.prbody import Row, State, merge_rows
+from autodeploy.github.prbody import Row, State, has_section, merge_rows, read_state
 from autodeploy.github.pulls import PullRequests
 from autodeploy.github.rows import path_pattern, rows_from_comparison
 from autodeploy.pipeline import Applied, Snapshot
 from autodeploy.plan import Change, DeployPlan, DeployRequest
+
+MAX_REOPENS = 3  # new pull requests opened in one run for pull requests that closed under it
 
 
 class GitHubRepo:
@@ -159,7 +168,7 @@ class GitHubRepo:
                 paths = ", ".join(change.path for change in plan.changed)
                 raise ConflictError(
                     f"{paths} on {plan.branch} is not {pull.base_ref}'s with pull request #{pull.number}'s "
-                    f"block ({pull.base_ref} or another run changed it)"
+                    f"block ({pull.base_ref} or another run changed it, or this run and its answer was lost)"
                 ) from exc
             raise
 
@@ -168,10 +177,9 @@ class GitHubRepo:
         prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
         own = [_row(change, request) for change in plan.changed]
         if not snapshot.on_branch:
+            base = self.base
             commit = self._create_branch(plan, branch, snapshot)
-            pull, created = prs.open(
-                plan=plan, branch=branch, base=self.base, state=State(commit.sha, tuple(own))
-            )
+            pull, created = prs.open(plan=plan, branch=branch, base=base, state=State(commit.sha, tuple(own)))
         else:
             found = self._pull(branch)
             base = self._base or (found.base_ref if found else self.base)
@@ -189,19 +197,31 @@ class GitHubRepo:
             else:
                 parent = commit.parents[0] if commit.parents else None
                 pull, created = prs.update(found, base=base, state=state, parent=parent), False
+        paths = [change.path for change in plan.changed]
+        pull, created = self._held(
+            prs, pull, created, commit=commit.sha, base=base, paths=paths, own=own, plan=plan
+        )
         auto_merge = prs.finish(pull, plan=plan, created=created)
         return Applied(commit.sha, branch, pull.number, pull.url, created, auto_merge)
 
     def settle(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied | None:
-        """Nothing to change: see that the branch's pull request is open, if the branch still holds
-        something its base lacks (a run that committed and then failed, or a closed pull request)."""
+        """Nothing to change: finish what a run that committed and then failed (or was stopped, or
+        lost an answer) left undone. An open pull request whose table is out of step with the files
+        read gets it rebuilt, one left without labels is finished; a branch that holds something its
+        base lacks without an open pull request (or after a closed one) gets one."""
         if not snapshot.on_branch:
             return None
         branch = plan.branch
         pull = self._pull(branch)
         prs = PullRequests(self.api, self.options, path_pattern(request.settings.path_template))
+        own = [_row(change, request) for change in plan.changes]
+        if pull is not None and (snapshot is self._derived or not _out_of_step(pull, plan)):
+            # labels missing: a run stopped right after opening it, before labels and auto-merge
+            unlabelled = any(label not in pull.labels for label in plan.labels)
+            auto_merge = prs.finish(pull, plan=plan, created=False) if unlabelled else pull.auto_merge
+            return Applied(None, branch, pull.number, pull.url, False, auto_merge)
         if pull is not None:
-            return Applied(None, branch, pull.number, pull.url, False, pull.auto_merge)
+            return self._retable(prs, pull, plan, own)
         base = self.base
         base_sha = self.api.base_ref(base)
         paths = [change.path for change in plan.changes]
@@ -211,12 +231,103 @@ class GitHubRepo:
         if head is None:
             return None  # deleted meanwhile: nothing left to finish
         self._check_permissions()
-        report.info(f"{branch} holds {', '.join(paths)} but no pull request is open for it: opening one")
-        state = prs.table(head, base, None, [_row(change, request) for change in plan.changes])
-        pull, created = prs.open(plan=plan, branch=branch, base=base, state=state)
+        why = f"{branch} holds {', '.join(paths)} but no pull request is open for it"
+        reopened = self._reopen(prs, head, base=base, paths=paths, own=own, plan=plan, why=why)
+        if reopened is None:
+            return None
+        pull, created = self._held(prs, *reopened, commit=head, base=base, paths=paths, own=own, plan=plan)
         return Applied(
             None, branch, pull.number, pull.url, created, prs.finish(pull, plan=plan, created=created)
         )
+
+    def _retable(self, prs: PullRequests, pull: Pull, plan: DeployPlan, own: list[Row]) -> Applied:
+        """The pull request's table (and hidden state) disagree with the branch's files: a run
+        committed and then failed, was stopped or lost the answer to its write before it wrote the
+        table. Rebuild it from the branch as it is now (its head, and a comparison with the base)."""
+        branch = plan.branch
+        self._check_permissions()
+        head = self.api.ref(branch)
+        if head is None:
+            raise ConflictError(f"{branch} was deleted while autodeploy was reading it")
+        base = self._base or pull.base_ref
+        report.info(f"{pull.url}: its table is not what {branch} holds; rebuilding it from the branch")
+        pull = prs.update(pull, base=base, state=prs.table(head, base, read_state(pull.body), own))
+        paths = [change.path for change in plan.changes]
+        pull, created = self._held(prs, pull, False, commit=head, base=base, paths=paths, own=own, plan=plan)
+        auto_merge = prs.finish(pull, plan=plan, created=created)
+        return Applied(None, branch, pull.number, pull.url, created, auto_merge)
+
+    def _held(
+        self,
+        prs: PullRequests,
+        pull: Pull,
+        created: bool,
+        *,
+        commit: str,
+        base: str,
+        paths: Sequence[str],
+        own: Sequence[Row],
+        plan: DeployPlan,
+    ) -> tuple[Pull, bool]:
+        """Checked after the last write to `pull` (its answer says whether it is still open): the pull
+        request that holds `commit`. One merged or closed meanwhile, its branch kept, is kept when it
+        merged `commit` or the base holds the files anyway; otherwise a new one is opened from the
+        branch, with the base merged in first when the merge changed the same files (a squash)."""
+        for _ in range(MAX_REOPENS):
+            if pull.is_open:
+                return pull, created
+            if pull.merged and pull.head_sha == commit:
+                report.info(
+                    f"{pull.url} was merged while autodeploy updated it, with {commit[:7]}: it is on {base}"
+                )
+                return pull, created
+            why = (
+                f"{pull.url} was {_closed(pull)} while autodeploy updated {plan.branch}, without {commit[:7]}"
+            )
+            previous = read_state(pull.body)
+            reopened = self._reopen(
+                prs, commit, base=base, paths=paths, own=own, plan=plan, why=why, previous=previous
+            )
+            if reopened is None:
+                return pull, created
+            pull, created = reopened
+        if pull.is_open:
+            return pull, created
+        raise ConflictError(f"the pull requests from {plan.branch} keep closing while autodeploy opens them")
+
+    def _reopen(
+        self,
+        prs: PullRequests,
+        commit: str,
+        *,
+        base: str,
+        paths: Sequence[str],
+        own: Sequence[Row],
+        plan: DeployPlan,
+        why: str,
+        previous: State | None = None,
+    ) -> tuple[Pull, bool] | None:
+        """Open a pull request from the branch, which holds `commit`, that GitHub can merge: when the
+        base changed the same files since the branch left it (a squash merge of its last pull
+        request), the base is merged in first. None when the base holds `paths` as they are at
+        `commit` already: nothing to open."""
+        branch = plan.branch
+        view = refresh.look(self.api, branch=branch, base=base, pull=None, targets={}, head=commit)
+        head, changes = commit, view.changes
+        if view.merged:
+            head = view.head or self.api.ref(branch) or ""
+            if not head:
+                raise ConflictError(f"{branch} was deleted while autodeploy was updating it")
+            changes = self.api.compare(base, head)
+        if changes is None:
+            raise ConflictError(f"{branch} or {base} was deleted while autodeploy was updating it")
+        if not changes.paths & set(paths):
+            report.info(f"{why}; {base} holds {', '.join(paths)} as {branch} does")
+            return None
+        report.info(f"{why}: opening a new pull request")
+        before = {row.path: row for row in previous.rows} if previous else {}
+        state = State(head, merge_rows(rows_from_comparison(changes, prs.pattern, before), own))
+        return prs.open(plan=plan, branch=branch, base=base, state=state)
 
     def _check_permissions(self) -> None:
         """Refuse before the first write when the token's permissions are known to fall short (a GitHub
@@ -296,6 +407,30 @@ class GitHubRepo:
             before = {row.path: row for row in state.rows} if state else {}
             return State(commit.sha, merge_rows(rows_from_comparison(view.changes, prs.pattern, before), own))
         return prs.table(commit.sha, base, state, own)
+
+
+def _out_of_step(pull: Pull, plan: DeployPlan) -> bool:
+    """Whether the pull request's hidden state disagrees with the branch's files as the plan read
+    them (each change's old block): a row whose new side is not the file's block, or no row for a
+    file when the branch moved since the state was written, or no table at all (a body people
+    wrote). A table too long to hold its state cannot be checked: deploys rebuild it. Costs nothing."""
+    state = read_state(pull.body)
+    if state is None:
+        return not has_section(pull.body)
+    rows = {row.path: row for row in state.rows}
+    for change in plan.changes:
+        row, old = rows.get(change.path), change.old
+        if row is None:
+            if state.head != pull.head_sha:
+                return True
+            continue
+        if old is None or (row.new_tag, row.digest, row.commit) != (old.tag, old.digest, old.commit):
+            return True
+    return False
+
+
+def _closed(pull: Pull) -> str:
+    return "merged" if pull.merged else "closed"
 
 
 def _row(change: Change, request: DeployRequest) -> Row:
