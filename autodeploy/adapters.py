@@ -76,7 +76,7 @@ class SourceClone:
             except GitError:
                 directory = None
             self._history = gitlocal.GitSourceHistory(directory) if directory else None
-        return self._history.relation(repo, old, new) if self._history else Relation.UNKNOWN
+        return self._history.relation(repo, old, new) if self._history else Relation.NO_HISTORY
 
 
 class LocalFiles:
@@ -92,17 +92,20 @@ class LocalFiles:
 
 
 class FirstKnown:
-    """Asks each source history in turn; the first answer other than UNKNOWN wins."""
+    """Asks each source history in turn; the first that can tell wins. UNKNOWN when one was asked
+    and could not tell, NO_HISTORY when there was none to ask."""
 
     def __init__(self, sources: list[SourceHistory]) -> None:
         self.sources = sources
 
     def relation(self, repo: str, old: str, new: str) -> Relation:
+        answers = set()
         for source in self.sources:
             answer = source.relation(repo, old, new)
-            if answer is not Relation.UNKNOWN:
+            if answer not in (Relation.UNKNOWN, Relation.NO_HISTORY):
                 return answer
-        return Relation.UNKNOWN
+            answers.add(answer)
+        return Relation.UNKNOWN if Relation.UNKNOWN in answers else Relation.NO_HISTORY
 
 
 class RegistryImages:

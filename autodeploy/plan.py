@@ -10,6 +10,7 @@ import difflib
 import enum
 import fnmatch
 import posixpath
+import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,8 @@ class Relation(enum.Enum):
     OLDER = "older"  # the new commit is an ancestor of the deployed one: a downgrade
     SAME = "same"
     DIVERGED = "diverged"
-    UNKNOWN = "unknown"  # no way to tell (no access to the source repository)
+    UNKNOWN = "unknown"  # a history was asked and could not tell (no access, a commit it lacks)
+    NO_HISTORY = "no history"  # no history of the source repository to ask
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,8 @@ class Skip:
     target: Target
     path: str
     reason: str
+    old: Block | None = None  # what the environment runs, and keeps running
+    kind: str = "downgrade"
 
 
 @dataclass(frozen=True)
@@ -237,7 +241,7 @@ def plan_deploy(request: DeployRequest, facts: Facts) -> DeployPlan:
             old = imagefile.read_block(old_text, path=path)
             reason = _downgrade(request, target, old, facts)
             if reason:
-                skipped.append(Skip(target, path, reason))
+                skipped.append(Skip(target, path, reason, old))
                 continue
             new_text = imagefile.write_block(old_text, new, path=path)
         changes.append(Change(target, path, old_text, new_text, old, new))
@@ -270,13 +274,42 @@ def _head_branch(request: DeployRequest, facts: Facts) -> str:
 def _downgrade(request: DeployRequest, target: Target, old: Block | None, facts: Facts) -> str | None:
     if request.allow_downgrade or old is None or not old.commit or old.commit == request.commit:
         return None
-    if facts.relations.get(target.label) is not Relation.OLDER:
-        return None
-    return (
-        f"{target.label} already runs {old.tag} built from {old.commit[:12]}, which is newer than "
-        f"{request.commit[:12]} in {request.source_repo}; not downgrading (pass --allow-downgrade "
-        "or use `autodeploy rollback` to go back on purpose)"
-    )
+    relation = facts.relations.get(target.label)
+    advice = "pass --allow-downgrade or use `autodeploy rollback` to go back on purpose"
+    if relation is Relation.OLDER:
+        return (
+            f"{target.label} already runs {old.tag} built from {old.commit[:12]}, which is newer than "
+            f"{request.commit[:12]} in {request.source_repo}; not downgrading ({advice})"
+        )
+    if relation is Relation.UNKNOWN and old.tag and version_older(target.tag, old.tag):
+        return (
+            f"{target.label} already runs {old.tag} (built from {old.commit[:12]}), a later version than "
+            f"{target.tag} (built from {request.commit[:12]}); the commits could not be compared, so the "
+            f"versions were; not downgrading ({advice})"
+        )
+    return None
+
+
+_SEMVER_RE = re.compile(
+    r"v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?"
+)
+
+
+def version_older(new: str, old: str) -> bool:
+    """True when both tags are semantic versions (a `v` prefix allowed) and `new` precedes `old`."""
+    a, b = _SEMVER_RE.fullmatch(new), _SEMVER_RE.fullmatch(old)
+    if a is None or b is None:
+        return False
+    return _precedence(a) < _precedence(b)
+
+
+def _precedence(match: re.Match[str]) -> tuple[tuple[int, int, int], int, tuple[tuple[int, int | str], ...]]:
+    core = (int(match[1]), int(match[2]), int(match[3]))
+    pre = match[4]
+    if pre is None:
+        return core, 1, ()  # a release ranks above its pre-releases
+    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split("."))
+    return core, 0, parts
 
 
 def _scaffold(request: DeployRequest, target: Target, path: str, facts: Facts, warnings: list[str]) -> str:

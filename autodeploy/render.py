@@ -18,7 +18,7 @@ def show_outcome(outcome: Outcome, *, json_output: bool) -> None:
     for warning in result.warnings:
         report.warn(warning)
     for skip in result.skipped:
-        report.info(f"skipped {skip.target.label}: {skip.reason}")
+        report.warn(f"skipped {skip.target.label}: {skip.reason}")
     for change in result.changes:
         new = change.new
         if change.changed:
@@ -68,7 +68,18 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
             }
             for c in result.changes
         ],
-        "skipped": [{"app": s.target.app, "env": s.target.env, "reason": s.reason} for s in result.skipped],
+        "skipped": [
+            {
+                "app": s.target.app,
+                "env": s.target.env,
+                "kind": s.kind,
+                "reason": s.reason,
+                "tag": s.target.tag,
+                "digest": s.target.digest,
+                "old_tag": s.old.tag if s.old else None,
+            }
+            for s in result.skipped
+        ],
         "diff": result.diff() if outcome.dry_run else None,
     }
 

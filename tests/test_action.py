@@ -161,6 +161,7 @@ def test_deploy_on_the_default_branch_goes_to_staging(workspace: Workspace) -> N
         "tag": "main-2b3c4d5",
         "old-tag": "main-1f0c2d9",
         "diff": "",
+        "skipped": "",
     }
     assert "| my-api | staging | `main-1f0c2d9` → `main-2b3c4d5` | `" + DIGEST + "` |" in run.summary
     assert run.summary.startswith("### autodeploy: deployed\n")
@@ -433,3 +434,37 @@ def test_an_output_file_that_is_a_directory_fails_before_deploying(workspace: Wo
     out = workspace.capsys.readouterr().out
     assert f"::error::$GITHUB_OUTPUT ({directory}) is not a regular file" in out
     assert (workspace.gitops / STAGING).read_bytes() == before
+
+
+def test_a_skipped_downgrade_is_a_warning_and_says_what_was_chosen(workspace: Workspace) -> None:
+    """Production runs 1.3.0 built from a commit the app's checkout lacks: the versions decide."""
+    source = workspace.root / "app"
+    source.mkdir()
+    subprocess.run(["git", "init", "-q", str(source)], check=True)
+    workspace.monkeypatch.chdir(
+        source
+    )  # the workspace holds the app's checkout, as actions/checkout leaves it
+    before = (workspace.gitops / "my-api/production/image.yaml").read_bytes()
+    run = workspace.run(
+        **deploy_inputs(env="production", tag="ghcr.io/my-team/my-api:1.2.0", gitops_dir="../gitops")
+    )
+    assert run.code == 0, run.err
+    assert (workspace.gitops / "my-api/production/image.yaml").read_bytes() == before
+    [warning] = [line for line in run.out.splitlines() if line.startswith("::warning::")]
+    assert "already runs 1.3.0 (built from 0b1c2d3e4f5a)" in warning and COMMIT[:12] in warning
+    assert {k: run.outputs[k] for k in ("changed", "skipped", "env", "tag", "digest", "old-tag")} == {
+        "changed": "false",
+        "skipped": "downgrade",
+        "env": "production",
+        "tag": "1.2.0",
+        "digest": DIGEST,
+        "old-tag": "1.3.0",
+    }
+    assert "skipped: " in run.summary
+    run = workspace.run(
+        **deploy_inputs(
+            env="production", tag="ghcr.io/my-team/my-api:1.2.0", gitops_dir="../gitops", allow_downgrade="true"
+        )
+    )
+    assert run.code == 0, run.err
+    assert run.outputs["changed"] == "true" and run.outputs["skipped"] == ""

@@ -52,11 +52,29 @@ def gitops(tmp_path: Path, registry_env: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def deploy(registry: LocalRegistry, gitops: Path, tag: str, commit: str, *extra: str) -> int:
     code = main(
-        ["deploy", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
-         "--image", f"{registry.host}/{REPO}", "--tag", tag, "--commit", commit, "--source-repo", "my-team/my-api", *extra]
+        [
+            "deploy",
+            "--gitops-dir",
+            str(gitops),
+            "--app",
+            "my-api",
+            "--env",
+            "production",
+            "--image",
+            f"{registry.host}/{REPO}",
+            "--tag",
+            tag,
+            "--commit",
+            commit,
+            "--source-repo",
+            "my-team/my-api",
+            *extra,
+        ]
     )
     if code == 0 and git(gitops, "status", "--porcelain"):
-        git(gitops, "commit", "-q", "-am", f"deploy {tag} (#{len(git(gitops, 'log', '--format=%H').split())})")
+        git(
+            gitops, "commit", "-q", "-am", f"deploy {tag} (#{len(git(gitops, 'log', '--format=%H').split())})"
+        )
     return code
 
 
@@ -64,15 +82,29 @@ def block(gitops: Path):  # type: ignore[no-untyped-def]
     return read_block((gitops / PROD).read_text())
 
 
-def test_deploy_resolves_the_digest_from_the_registry(registry: LocalRegistry, images: dict[str, Image], gitops: Path) -> None:
+def test_deploy_resolves_the_digest_from_the_registry(
+    registry: LocalRegistry, images: dict[str, Image], gitops: Path
+) -> None:
     assert deploy(registry, gitops, "1.0.0", "a" * 40) == 0
     assert block(gitops).digest == images["1.0.0"].digest
 
 
 def test_commit_from_image_labels(registry: LocalRegistry, images: dict[str, Image], gitops: Path) -> None:
     code = main(
-        ["deploy", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
-         "--image", f"{registry.host}/{REPO}", "--tag", "1.1.0", "--commit-from-image"]
+        [
+            "deploy",
+            "--gitops-dir",
+            str(gitops),
+            "--app",
+            "my-api",
+            "--env",
+            "production",
+            "--image",
+            f"{registry.host}/{REPO}",
+            "--tag",
+            "1.1.0",
+            "--commit-from-image",
+        ]
     )
     assert code == 0
     assert (block(gitops).commit, block(gitops).source_repo) == ("b" * 40, "ditkrg/my-api")
@@ -85,19 +117,38 @@ def test_history_and_rollback(
         assert deploy(registry, gitops, tag, commit) == 0
     capsys.readouterr()
 
-    assert main(["history", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production", "--json"]) == 0
+    assert (
+        main(["history", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production", "--json"])
+        == 0
+    )
     found = json.loads(capsys.readouterr().out)
     assert [d["tag"] for d in found] == ["1.2.0", "1.1.0", "1.0.0", "1.3.0"]
     assert found[1]["digest"] == images["1.1.0"].digest and found[1]["source_commit"] == "b" * 40
     assert found[0]["gitops_commit"] == git(gitops, "rev-parse", "HEAD") and found[0]["pull_request"] == 3
 
-    assert main(["history", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production", "--limit", "2"]) == 0
+    assert (
+        main(
+            ["history", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production", "--limit", "2"]
+        )
+        == 0
+    )
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["TAG", "DIGEST", "SOURCE", "GITOPS", "DATE", "BY"]
     assert table[1].startswith("1.2.0 (now)") and len(table) == 3
 
-    rollback = ["rollback", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
-                "--image", f"{registry.host}/{REPO}", "--reason", "checkout broken"]
+    rollback = [
+        "rollback",
+        "--gitops-dir",
+        str(gitops),
+        "--app",
+        "my-api",
+        "--env",
+        "production",
+        "--image",
+        f"{registry.host}/{REPO}",
+        "--reason",
+        "checkout broken",
+    ]
     before = (gitops / PROD).read_bytes()
     assert main([*rollback, "--dry-run"]) == 0
     out, err = capsys.readouterr()
@@ -113,7 +164,9 @@ def test_history_and_rollback(
     assert (now.tag, now.digest, now.commit) == ("1.1.0", images["1.1.0"].digest, "b" * 40)
 
     assert main([*rollback, "--to", "9.9.9"]) == 2
-    assert "never ran 9.9.9; the tags in its history are: 1.2.0, 1.1.0, 1.0.0, 1.3.0" in capsys.readouterr().err
+    assert (
+        "never ran 9.9.9; the tags in its history are: 1.2.0, 1.1.0, 1.0.0, 1.3.0" in capsys.readouterr().err
+    )
 
 
 def test_a_retagged_image_rolls_back_to_the_digest_that_ran(
@@ -123,21 +176,51 @@ def test_a_retagged_image_rolls_back_to_the_digest_that_ran(
     repo = "rollback/retagged"
     ran = push_image(registry, repo, "2.0.0", oci=True, revision="d" * 40)
     for tag, commit in [("2.0.0", "d" * 40), ("1.2.0", "c" * 40)]:
-        main(["deploy", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
-              "--image", f"{registry.host}/{repo if tag == '2.0.0' else REPO}", "--tag", tag,
-              "--commit", commit, "--source-repo", "my-team/my-api"])
+        main(
+            [
+                "deploy",
+                "--gitops-dir",
+                str(gitops),
+                "--app",
+                "my-api",
+                "--env",
+                "production",
+                "--image",
+                f"{registry.host}/{repo if tag == '2.0.0' else REPO}",
+                "--tag",
+                tag,
+                "--commit",
+                commit,
+                "--source-repo",
+                "my-team/my-api",
+            ]
+        )
         git(gitops, "commit", "-q", "-am", f"deploy {tag}")
     pushed_again = push_image(registry, repo, "2.0.0", oci=True, revision="e" * 40)
     assert pushed_again.digest != ran.digest
     capsys.readouterr()
-    rollback = ["rollback", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
-                "--image", f"{registry.host}/{repo}", "--to", "2.0.0"]
+    rollback = [
+        "rollback",
+        "--gitops-dir",
+        str(gitops),
+        "--app",
+        "my-api",
+        "--env",
+        "production",
+        "--image",
+        f"{registry.host}/{repo}",
+        "--to",
+        "2.0.0",
+    ]
     before = (gitops / PROD).read_bytes()
     assert main([*rollback, "--dry-run"]) == 0
     assert (gitops / PROD).read_bytes() == before
     assert main(rollback) == 0
     err = capsys.readouterr().err
-    assert f"was pushed again since it ran: it points at {pushed_again.digest} now; deploying the digest that ran" in err
+    assert (
+        f"was pushed again since it ran: it points at {pushed_again.digest} now; deploying the digest that ran"
+        in err
+    )
     assert (block(gitops).digest, block(gitops).commit) == (ran.digest, "d" * 40)
     git(gitops, "checkout", "-q", "--", ".")
     assert main([*rollback, "--allow-retag"]) == 0
@@ -150,8 +233,17 @@ def test_a_rollback_without_the_registry(
     for tag, commit in [("1.0.0", "a" * 40), ("1.1.0", "b" * 40)]:
         assert deploy(registry, gitops, tag, commit) == 0
     capsys.readouterr()
-    gone = ["rollback", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
-            "--image", "127.0.0.1:1/rollback/my-api"]  # no registry listens there
+    gone = [
+        "rollback",
+        "--gitops-dir",
+        str(gitops),
+        "--app",
+        "my-api",
+        "--env",
+        "production",
+        "--image",
+        "127.0.0.1:1/rollback/my-api",
+    ]  # no registry listens there
     assert main(gone) == 1
     assert main([*gone, "--no-registry-check"]) == 0
     now = block(gitops)
@@ -169,8 +261,17 @@ def test_a_digest_gone_from_the_registry_stops_the_rollback(
     assert deploy(registry, gitops, "1.1.0", "b" * 40) == 0
     before = (gitops / PROD).read_bytes()
     capsys.readouterr()
-    rollback = ["rollback", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production",
-                "--image", f"{registry.host}/{REPO}"]
+    rollback = [
+        "rollback",
+        "--gitops-dir",
+        str(gitops),
+        "--app",
+        "my-api",
+        "--env",
+        "production",
+        "--image",
+        f"{registry.host}/{REPO}",
+    ]
     assert main(rollback) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "sha256:" + "0" * 64 in err
@@ -178,15 +279,24 @@ def test_a_digest_gone_from_the_registry_stops_the_rollback(
 
 
 def test_the_downgrade_guard_uses_the_source_checkout(
-    registry: LocalRegistry, images: dict[str, Image], gitops: Path, source: tuple[Path, list[str]],
+    registry: LocalRegistry,
+    images: dict[str, Image],
+    gitops: Path,
+    source: tuple[Path, list[str]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo, (old, _, new) = source
+    # The example runs 1.3.0, built from a commit this source repo lacks: the versions say 1.2.0 is older.
     assert deploy(registry, gitops, "1.2.0", new, "--source-dir", str(repo)) == 0
+    assert block(gitops).tag == "1.3.0"
+    assert deploy(registry, gitops, "1.2.0", new, "--source-dir", str(repo), "--allow-downgrade") == 0
     before = (gitops / PROD).read_bytes()
     capsys.readouterr()
     assert deploy(registry, gitops, "1.0.0", old, "--source-dir", str(repo)) == 0
     assert (gitops / PROD).read_bytes() == before
-    assert f"skipped my-api/production: my-api/production already runs 1.2.0 built from {new[:12]}" in capsys.readouterr().err
+    assert (
+        f"skipped my-api/production: my-api/production already runs 1.2.0 built from {new[:12]}"
+        in capsys.readouterr().err
+    )
     assert deploy(registry, gitops, "1.0.0", old, "--source-dir", str(repo), "--allow-downgrade") == 0
     assert block(gitops).tag == "1.0.0"

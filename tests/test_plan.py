@@ -202,3 +202,24 @@ def test_the_diff_applies_with_git(tmp_path: Path, old: str | None, new: str) ->
     patch.write_bytes(unified_diff("app/image.yaml", old, new).encode())
     subprocess.run(["git", "-C", str(tmp_path), "apply", "--whitespace=nowarn", str(patch)], check=True)
     assert file.read_bytes() == new.encode()
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "older"),
+    [
+        ("1.2.0", "1.3.0", True),
+        ("v1.2.9", "1.10.0", True),
+        ("1.3.0-rc.1", "1.3.0", True),
+        ("1.3.0-alpha", "1.3.0-alpha.1", True),
+        ("1.3.0-alpha.2", "1.3.0-alpha.10", True),
+        ("1.3.0", "1.3.0-rc.1", False),
+        ("1.3.0+build.5", "1.3.0", False),
+        ("2.0.0", "1.9.9", False),
+        ("main-1a2b3c4", "1.3.0", False),  # not a version: the guard cannot tell
+        ("1.2", "1.3.0", False),
+    ],
+)
+def test_versions_compare_by_semver_precedence(new: str, old: str, older: bool) -> None:
+    from autodeploy.plan import version_older
+
+    assert version_older(new, old) is older

@@ -26,22 +26,33 @@ class Outputs:
     tag: str
     old_tag: str
     diff: str
+    skipped: str  # "downgrade" when the guard kept what runs
 
     @classmethod
     def of(cls, outcome: Outcome) -> Outputs:
         plan, applied = outcome.plan, outcome.applied
         first = plan.changes[0] if plan.changes else None
+        skip = plan.skipped[0] if plan.skipped and not first else None
+        if first is not None:
+            digest, tag, old = first.new.digest, first.new.tag, first.old
+        elif skip is not None:  # what was chosen, and what runs still
+            digest, tag, old = skip.target.digest, skip.target.tag, skip.old
+        else:
+            digest, tag, old = None, None, None
         return cls(
             changed="true" if outcome.changed else "false",
             branch=(applied.branch if applied and applied.branch else plan.branch) or "",
             commit=(applied.commit if applied else None) or "",
             pr_number=str(applied.pr_number) if applied and applied.pr_number else "",
             pr_url=(applied.pr_url if applied else None) or "",
-            digest=(first.new.digest if first else None) or "",
-            env=",".join(dict.fromkeys(c.target.env for c in plan.changes)),
-            tag=(first.new.tag if first else None) or "",
-            old_tag=(first.old.tag if first and first.old else None) or "",
+            digest=digest or "",
+            env=",".join(
+                dict.fromkeys([c.target.env for c in plan.changes] + [s.target.env for s in plan.skipped])
+            ),
+            tag=tag or "",
+            old_tag=(old.tag if old else None) or "",
             diff=plan.diff() if outcome.dry_run else "",
+            skipped=",".join(dict.fromkeys(s.kind for s in plan.skipped)),
         )
 
     def items(self) -> list[tuple[str, str]]:
