@@ -7,6 +7,10 @@ request; every wait in here ends when the server stops, so no test can hang on i
         server.url("/v2/")               # "http://127.0.0.1:PORT/v2/"
         server.requests                  # every Request seen, headers included
 
+    def test_x(serve: Serve) -> None:    # the fixture: servers stopped when the test ends
+        server = serve(handler)
+        message = one_line_within(1.0, RegistryError, lambda: ...)   # and it took < 1 s + SLACK
+
 A handler returns the bytes to send (the connection stays open for the next request), a `Hangup`
 (bytes, then the connection is closed), a `Drip` (bytes sent one at a time) or `SILENT`.
 """
@@ -16,10 +20,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import pytest
+
 STOP_TIMEOUT = 5.0
+SLACK = 1.0  # seconds a bounded run may take past its bound (thread start, teardown)
 
 
 @dataclass(frozen=True)
@@ -183,3 +191,25 @@ def never_accepts() -> Iterator[str]:
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+Serve = Callable[[Handler], Misbehaving]
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Start a misbehaving server with this handler; all of them stop when the test ends."""
+    with contextlib.ExitStack() as stack:
+        yield lambda handler: stack.enter_context(Misbehaving(handler))
+
+
+def one_line_within(bound: float, error: type[Exception], run: Callable[[], object]) -> str:
+    """The one-line message of the `error` that `run` raises, within `bound` seconds (+ SLACK)."""
+    started = time.monotonic()
+    with pytest.raises(error) as caught:
+        run()
+    elapsed = time.monotonic() - started
+    assert elapsed < bound + SLACK, f"took {elapsed:.1f} s"
+    message = str(caught.value)
+    assert "\n" not in message
+    return message

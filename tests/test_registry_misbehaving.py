@@ -6,15 +6,23 @@ credentials reach only their own registry, next to the real docker-registry with
 from __future__ import annotations
 
 import base64
-import contextlib
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
-from misbehaving import SILENT, Drip, Hangup, Misbehaving, Request, never_accepts, reply
+from misbehaving import (
+    SILENT,
+    SLACK,
+    Drip,
+    Hangup,
+    Request,
+    Serve,
+    never_accepts,
+    one_line_within,
+    reply,
+)
 from registry_server import PASSWORD, USERNAME, LocalRegistry, Seeded
 from test_registry_quirks import BODY, DIGEST  # one small Docker v2 manifest
 
@@ -28,32 +36,11 @@ pytestmark = pytest.mark.usefixtures("registry_env")
 
 OK_HEAD = reply(200, {"Docker-Content-Digest": DIGEST, "Content-Type": DOCKER_MANIFEST}, length=len(BODY))
 BOUND = 1.0  # seconds: every run against a misbehaving server ends within this, plus a little
-SLACK = 1.0
-
-
-Serve = Callable[[Callable[[Request], object]], Misbehaving]
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Start a misbehaving server with this handler; all of them stop at the end of the test."""
-    with contextlib.ExitStack() as stack:
-        yield lambda handler: stack.enter_context(Misbehaving(handler))
 
 
 def _resolve(host: str, options: RegistryOptions | None = None, **kwargs: bool) -> Resolved:
     options = options or RegistryOptions(max_wait=BOUND)
     return resolve(imageref.parse(f"{host}/team/app:v1"), options, **kwargs)
-
-
-def _one_line_within(bound: float, run: Callable[[], object]) -> str:
-    started = time.monotonic()
-    with pytest.raises(RegistryError) as caught:
-        run()
-    elapsed = time.monotonic() - started
-    assert elapsed < bound + SLACK, f"took {elapsed:.1f} s"
-    assert "\n" not in caught.value.message
-    return caught.value.message
 
 
 # -- waits held to their bound -----------------------------------------------------------------
@@ -69,27 +56,27 @@ def _one_line_within(bound: float, run: Callable[[], object]) -> str:
 )
 def test_a_dripping_or_silent_registry_ends_the_run_within_max_wait(serve: Serve, answer: object) -> None:
     server = serve(lambda request: answer)
-    message = _one_line_within(BOUND, lambda: _resolve(server.host))
+    message = one_line_within(BOUND, RegistryError, lambda: _resolve(server.host))
     assert message.startswith(f"registry {server.host} did not answer within 1 s (--registry-max-wait)")
 
 
 def test_a_body_that_drips_is_held_to_the_bound_too(serve: Serve) -> None:
     head = reply(200, {"Content-Type": DOCKER_MANIFEST}, length=len(BODY))
     server = serve(lambda request: Drip(BODY, interval=0.3, prefix=head))
-    message = _one_line_within(BOUND, lambda: _resolve(server.host, with_labels=True))
+    message = one_line_within(BOUND, RegistryError, lambda: _resolve(server.host, with_labels=True))
     assert "did not answer within 1 s (--registry-max-wait)" in message
 
 
 def test_a_registry_that_never_accepts_ends_within_the_bound() -> None:
     with never_accepts() as host:
-        message = _one_line_within(BOUND, lambda: _resolve(host))
+        message = one_line_within(BOUND, RegistryError, lambda: _resolve(host))
     assert message.startswith(f"registry {host} did not answer within 1 s (--registry-max-wait)")
 
 
 def test_the_command_deadline_bounds_the_registry_and_is_named(serve: Serve) -> None:
     server = serve(lambda request: SILENT)
     options = RegistryOptions(max_wait=300, deadline=Deadline.after(0.8, "--deadline"))
-    message = _one_line_within(0.8, lambda: _resolve(server.host, options))
+    message = one_line_within(0.8, RegistryError, lambda: _resolve(server.host, options))
     assert "did not answer within 0.8 s (--deadline)" in message
 
 
@@ -108,7 +95,7 @@ def test_the_bound_is_for_all_requests_together(serve: Serve) -> None:
 
 def test_a_redirect_loop_is_one_line(serve: Serve) -> None:
     server = serve(lambda request: reply(307, {"Location": request.path}))
-    message = _one_line_within(BOUND, lambda: _resolve(server.host))
+    message = one_line_within(BOUND, RegistryError, lambda: _resolve(server.host))
     assert f"registry {server.host} redirected the request more than 10 times (a redirect loop" in message
     assert len(server.requests) == 11
 
@@ -116,7 +103,7 @@ def test_a_redirect_loop_is_one_line(serve: Serve) -> None:
 @pytest.mark.parametrize("location", ["file:///etc/passwd", "gopher://127.0.0.1/x", "ftp://example.com/m"])
 def test_a_redirect_to_anything_but_http_is_refused(serve: Serve, location: str) -> None:
     server = serve(lambda request: reply(302, {"Location": location}))
-    message = _one_line_within(BOUND, lambda: _resolve(server.host))
+    message = one_line_within(BOUND, RegistryError, lambda: _resolve(server.host))
     assert f"to {location}, which is not an HTTP(S) URL; refusing to follow it" in message
 
 
@@ -124,7 +111,7 @@ def test_a_truncated_body_is_one_line(serve: Serve) -> None:
     server = serve(
         lambda request: Hangup(reply(200, {"Content-Type": DOCKER_MANIFEST}, BODY[:20], length=len(BODY)))
     )
-    message = _one_line_within(BOUND, lambda: _resolve(server.host, with_labels=True))
+    message = one_line_within(BOUND, RegistryError, lambda: _resolve(server.host, with_labels=True))
     assert f"registry {server.host} cut the manifest of {server.host}/team/app:v1 short" in message
 
 
@@ -153,7 +140,7 @@ def test_a_retry_after_longer_than_the_bound_is_not_slept(serve: Serve) -> None:
     server = serve(lambda request: reply(429, {"Retry-After": "100"}))
     waited: list[float] = []
     options = RegistryOptions(max_wait=10, sleep=waited.append)
-    message = _one_line_within(BOUND, lambda: _resolve(server.host, options))
+    message = one_line_within(BOUND, RegistryError, lambda: _resolve(server.host, options))
     assert "(HTTP 429): retry after 100 s" in message and waited == []
 
 
