@@ -5,7 +5,9 @@ and time limits on a monotonic clock with an injectable clock and sleep. Pure: n
     Budget(120, "--registry-max-wait", deadline=d)
                                              the time one service may take in all (connect, read
                                              and sleeps), counted while `running`, never past `d`
-    backoff(attempt)                         the n-th retry's wait, jittered, capped
+    backoff(attempt)                         the n-th retry's wait, jittered, capped; the
+                                             pipeline's compare-and-swap loop uses
+                                             backoff(attempt, base=0.25, cap=8.0)
     retry_after(header)                      seconds a `Retry-After` asks for, or None for nonsense
     reset_after(header, now)                 seconds until an `x-ratelimit-reset` epoch, or None
 
@@ -49,6 +51,10 @@ class Deadline:
 
     def expired(self) -> bool:
         return self.remaining() <= 0.0
+
+    def allows(self, seconds: float) -> bool:
+        """Whether a wait of `seconds` leaves time for what comes after it."""
+        return math.isfinite(seconds) and seconds < self.remaining()
 
 
 class Budget:

@@ -77,6 +77,13 @@ def test_reset_after_ignores_nonsense(value: str | None, expected: float | None)
     assert retry.reset_after(value, NOW) == expected
 
 
+def test_backoff_is_the_pipelines_formula_with_its_base_and_cap() -> None:
+    for attempt in range(1, 12):
+        for r in (0.0, 0.3, 0.999):
+            expected = min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + r)
+            assert retry.backoff(attempt, base=0.25, cap=8.0, jitter=lambda r=r: r) == expected
+
+
 def test_backoff_doubles_is_capped_and_jittered() -> None:
     low, high = (lambda: 0.0), (lambda: 0.999999)
     assert [retry.backoff(n, base=0.5, cap=8.0, jitter=low) for n in (1, 2, 3, 6, 10_000)] == [
@@ -114,8 +121,9 @@ def test_the_deadline_caps_a_budget_and_names_itself() -> None:
     deadline = Deadline.after(5, "--deadline", clock=clock)
     budget = Budget(120, "--github-max-wait", deadline=deadline, clock=clock, sleep=clock.sleep)
     assert budget.remaining() == 5 and budget.describe() == "5 s (--deadline)"
+    assert deadline.allows(4.9) and not deadline.allows(5) and not deadline.allows(math.nan)
     clock.now += 6
-    assert deadline.expired() and budget.exhausted()
+    assert deadline.expired() and budget.exhausted() and not deadline.allows(0)
     roomy = Budget(
         2, "--github-max-wait", deadline=Deadline.after(60, "--deadline", clock=clock), clock=clock
     )
