@@ -115,6 +115,18 @@ def test_a_truncated_body_is_one_line(serve: Serve) -> None:
     assert f"registry {server.host} cut the manifest of {server.host}/team/app:v1 short" in message
 
 
+def test_a_token_answer_cut_short_is_one_line(serve: Serve) -> None:
+    def handler(request: Request) -> object:
+        if request.path.startswith("/token"):
+            return Hangup(reply(200, {"Content-Type": "application/json"}, b'{"tok', length=100))
+        challenge = f'Bearer realm="http://{request.header("Host")}/token",service="x"'
+        return reply(401, {"WWW-Authenticate": challenge})
+
+    server = serve(handler)
+    message = one_line_within(BOUND, RegistryError, lambda: _resolve(server.host))
+    assert f"registry {server.host} cut its answer short" in message
+
+
 # -- hostile Retry-After -----------------------------------------------------------------------
 
 

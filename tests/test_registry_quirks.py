@@ -206,6 +206,26 @@ def test_5xx_and_dropped_connections_back_off_then_give_up(
     assert all(0.5 * b <= s < 1.5 * b for s, b in zip(sleeps, (0.5, 1.0, 2.0), strict=True))
 
 
+def test_the_budget_runs_on_the_injected_clock_and_sleep(mock: responses.RequestsMock) -> None:
+    class Clock:
+        now = 100.0
+
+        def __call__(self) -> float:
+            return self.now
+
+        def sleep(self, seconds: float) -> None:
+            self.now += seconds
+
+    clock = Clock()
+    url = "https://registry.example.com/v2/app/manifests/v1"
+    for _ in range(3):
+        mock.add(responses.HEAD, url, status=503, headers={"Retry-After": "5"})
+    options = RegistryOptions(max_wait=12, max_attempts=10, clock=clock, sleep=clock.sleep)
+    with pytest.raises(RegistryError, match=r"answered HTTP 503 for .*app:v1 after 3 attempts"):
+        resolve(imageref.parse("registry.example.com/app:v1"), options, session=requests.Session())
+    assert clock.now == 110.0  # two waits of 5 s; a third would not have ended within 12 s
+
+
 def test_a_dropped_connection_is_retried(mock: responses.RequestsMock, sleeps: list[float]) -> None:
     url = "https://registry.example.com/v2/app/manifests/v1"
     mock.add(responses.HEAD, url, body=requests.ConnectionError("connection reset"))

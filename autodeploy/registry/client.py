@@ -121,6 +121,7 @@ class RegistryClient:
         self._auth = authenticator
         self._timeout = options.timeout
         self._max_attempts = max(1, options.max_attempts)
+        self._attempts = 0  # of the last request sent, for "after N attempts"
         self._insecure = options.insecure_registries
         self.budget = budget or budget_for(options)
 
@@ -207,9 +208,11 @@ class RegistryClient:
         while True:
             response = self._follow(call)
             try:
-                call = flow.send(response)
+                call = flow.send(response)  # reads a token service's answer
             except StopIteration:
                 return response
+            except requests.RequestException as exc:
+                raise self._body_error(response, "its answer", exc) from exc
             _discard(response)
 
     @contextmanager
@@ -250,6 +253,7 @@ class RegistryClient:
     def _send(self, call: Call) -> requests.Response:
         host = urlsplit(call.url).netloc
         for attempt in range(1, self._max_attempts + 1):
+            self._attempts = attempt
             last = attempt == self._max_attempts
             try:
                 response = self._session.request(
@@ -291,16 +295,20 @@ class RegistryClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _read(self, response: requests.Response, limit: int, what: str) -> bytes:
-        host = urlsplit(response.url).netloc
         try:
             return _read(response, limit, what)
         except requests.RequestException as exc:
-            response.close()
-            if transport.ran_out(self.budget, exc):
-                raise self._out_of_time(host) from exc
-            raise RegistryError(
-                f"registry {host} cut {what} short ({_reason(exc)}); retry, or check the network"
-            ) from exc
+            raise self._body_error(response, what, exc) from exc
+
+    def _body_error(self, response: requests.Response, what: str, exc: Exception) -> RegistryError:
+        """A body that did not arrive whole: cut short, or out of time."""
+        response.close()
+        host = urlsplit(response.url).netloc
+        if transport.ran_out(self.budget, exc):
+            return self._out_of_time(host)
+        return RegistryError(
+            f"registry {host} cut {what} short ({_reason(exc)}); retry, or check the network"
+        )
 
     def _out_of_time(self, host: str) -> RegistryError:
         seconds, name = self.budget.limit()
@@ -349,7 +357,7 @@ class RegistryClient:
             )
         if status >= 500:
             return RegistryError(
-                f"registry {host} answered HTTP {status} for {name} after {self._max_attempts} attempts: "
+                f"registry {host} answered HTTP {status} for {name} after {self._attempts} attempts: "
                 "retry later"
             )
         return RegistryError(f"registry {host} answered HTTP {status} for {name}{_error_detail(response)}")

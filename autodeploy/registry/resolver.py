@@ -49,7 +49,13 @@ def resolve(
     if options.digest_from == "docker":
         from autodeploy.registry import daemon  # imports docker: only on this path
 
-        answer = daemon.inspect_distribution(ref, timeout=options.timeout)
+        # The daemon's client has per-read timeouts only: what is left of the budget caps them.
+        left = client.budget.remaining()
+        if left <= 0:
+            raise RegistryError(
+                f"no time left to ask the Docker daemon about {ref} ({client.budget.describe()})"
+            )
+        answer = daemon.inspect_distribution(ref, timeout=min(options.timeout, left))
         digest, media_type, platforms = answer.digest, answer.media_type, answer.platforms
         manifest = client.get_manifest(ref, digest).manifest if with_labels else None
     else:
