@@ -88,3 +88,13 @@ def test_a_well_behaved_api_still_answers_through_the_bounded_sessions(serve: Se
     response = _client(server.url("")).request("GET", "/repos/team/gitops", doing="reading team/gitops")
     assert response.status == 200 and response.data["full_name"] == "team/gitops"
     assert server.requests[0].header("Authorization") == "token ghp_limits_test_token_0000"
+
+
+@pytest.mark.parametrize(
+    "location", ["http://elsewhere.example.com/repos/team/gitops", "file:///etc/passwd", "/repos/team/gitops"]
+)
+def test_a_redirect_away_or_in_a_loop_is_one_line(serve: Serve, location: str) -> None:
+    server = serve(lambda request: reply(301, {"Location": location}))
+    message = _fails_within(BOUND, _client(server.url("")))
+    assert message.startswith(f"reading team/gitops: GitHub at {server.url('')} redirected the request")
+    assert "check GITHUB_API_URL" in message

@@ -151,6 +151,14 @@ class Client:
                     f"{doing}: cannot reach GitHub at {self.api_url} ({type(exc).__name__}); "
                     "check GITHUB_API_URL and the network, then run again"
                 ) from exc
+            except RuntimeError as exc:  # PyGithub refuses some 301s, and recurses on others
+                if not isinstance(exc, RecursionError) and "redirected" not in str(exc):
+                    raise
+                raise GitHubError(
+                    f"{doing}: GitHub at {self.api_url} redirected the request to another host or "
+                    "scheme, or in a loop; check GITHUB_API_URL (GitHub Enterprise Server: "
+                    "https://HOST/api/v3)"
+                ) from exc
             retry_in = self._retry_wait(response, attempt)
             if retry_in is None:
                 if response.status < 300 or response.status in allow:
