@@ -10,8 +10,9 @@ never trips them. Here two things hold a request to its budget:
 - `BoundedAdapter`, mounted on the session, clamps each request's connect and read timeouts to what
   is left, refuses to start when nothing is, and uses connections that tell the active guard
   which socket they are using;
-- the guard's watchdog shuts that socket down when the budget runs out, so a blocked read returns
-  at once with a connection error; `ran_out(budget, exc)` tells the caller that this is why.
+- the watchdog (one daemon thread for the process) shuts that socket down when the guard's budget
+  runs out, so a blocked read returns at once with a connection error; `ran_out(budget, exc)`
+  tells the caller that this is why.
 
 The guard belongs to the thread that entered it; autodeploy runs one thread.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -39,8 +41,9 @@ class OutOfTime(requests.exceptions.Timeout):
 
 
 class _Watch:
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, due: float) -> None:
         self.budget = budget
+        self.due = due  # on time.monotonic: the watchdog thread keeps real time
         self.fired = False
         self._connections: list[HTTPConnection] = []
         self._lock = threading.Lock()
@@ -66,6 +69,43 @@ def _shut(connection: HTTPConnection) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+class _Watchdog:
+    """One daemon thread for the process that expires watches when they fall due: arming one is a
+    lock and a notify, not a thread start (a Timer per request cost more than the request)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watches: set[_Watch] = set()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.add(watch)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="autodeploy-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.discard(watch)
+
+    def armed(self) -> int:
+        with self._cond:
+            return len(self._watches)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for watch in [w for w in self._watches if w.due <= now]:
+                    self._watches.discard(watch)
+                    watch.expire()
+                upcoming = min((w.due for w in self._watches), default=None)
+                self._cond.wait(None if upcoming is None else upcoming - now)
+
+
+_WATCHDOG = _Watchdog()
 _local = threading.local()
 
 
@@ -85,15 +125,13 @@ def guard(budget: Budget) -> Iterator[Budget]:
         remaining = budget.remaining()
         if remaining <= 0:
             raise OutOfTime(f"no time left of {budget.describe()}")
-        watch = _Watch(budget)
-        timer = threading.Timer(remaining, watch.expire)
-        timer.daemon = True
-        timer.start()
+        watch = _Watch(budget, time.monotonic() + remaining)
+        _WATCHDOG.arm(watch)
         _local.watch = watch
         try:
             yield budget
         finally:
-            timer.cancel()
+            _WATCHDOG.disarm(watch)
             _local.watch = outer
 
 

@@ -3,8 +3,6 @@ bounded adapter is a plain one."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
 from misbehaving import SILENT, SLACK, Serve, reply
@@ -33,7 +31,7 @@ def test_a_guard_with_nothing_left_refuses_at_once() -> None:
         raise AssertionError("not reached")
 
 
-def test_a_guard_cuts_a_silent_server_off_and_its_watchdog_ends(serve: Serve) -> None:
+def test_a_guard_cuts_a_silent_server_off_and_is_disarmed(serve: Serve) -> None:
     server = serve(lambda request: SILENT)
     budget = Budget(0.5, "--github-max-wait")
     session = _session()
@@ -45,10 +43,7 @@ def test_a_guard_cuts_a_silent_server_off_and_its_watchdog_ends(serve: Serve) ->
 
 
 def _no_watchdog_left() -> None:
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.join(1.0)
-            assert not thread.is_alive()
+    assert transport._WATCHDOG.armed() == 0
 
 
 def test_nested_guards_on_one_budget_count_once(serve: Serve) -> None:
@@ -58,4 +53,4 @@ def test_nested_guards_on_one_budget_count_once(serve: Serve) -> None:
     with transport.guard(budget), transport.guard(budget):
         assert session.get(server.url("/"), timeout=5).content == b"ok"
     assert 0 < budget.spent < 1 and budget.remaining() > 4
-    _no_watchdog_left()  # cancelled when the block ended, not left to run out
+    _no_watchdog_left()  # disarmed when the block ended, not left to run out
