@@ -1,3 +1,3 @@
 """Shared pytest setup: each fixture module registers itself here."""
 
-pytest_plugins = ["registry_server", "github_fake", "checkouts"]
+pytest_plugins = ["registry_server", "github_fake", "checkouts", "misbehaving"]

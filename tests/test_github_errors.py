@@ -3,6 +3,9 @@ within bounds, with an injected sleep and clock (no test sleeps for real)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
 import pytest
 from github_fake import READ_ONLY, WRITE_ALL
 from github_world import GITOPS, World
@@ -35,7 +38,7 @@ class Clock:
 def timed(world: World, **options: object) -> tuple[GitHubRepo, Clock]:
     clock = Clock()
     world.fake.clock = clock.time
-    client = world.client(sleep=clock.sleep, clock=clock.time, **options)
+    client = world.client(sleep=clock.sleep, clock=clock.time, monotonic=clock.time, **options)
     return GitHubRepo(RepoApi(client, GITOPS), base="main"), clock
 
 
@@ -137,15 +140,19 @@ def test_a_ruleset_refusing_to_create_the_branch(world: World) -> None:
         world.deploy("api", "production", "1.1.0", 2)
 
 
-def test_the_primary_rate_limit_is_waited_out(world: World) -> None:
-    repo, clock = timed(world)
-    reset = str(int(clock.now) + 42)
+def primary_rate_limit(world: World, reset: str) -> None:
+    """The next contents request answers 403: the primary rate limit is used up until `reset`."""
     world.fake.fail(
         403,
         template=CONTENTS,
         message="API rate limit exceeded for installation ID 1.",
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
     )
+
+
+def test_the_primary_rate_limit_is_waited_out(world: World) -> None:
+    repo, clock = timed(world)
+    primary_rate_limit(world, str(int(clock.now) + 42))
     outcome = world.deploy("api", "production", "1.1.0", 2, repo=repo)
 
     assert outcome.applied and clock.slept == [43.0]
@@ -190,7 +197,42 @@ def test_a_rate_limit_longer_than_the_bound_fails_with_when_to_come_back(world: 
         world.deploy("api", "production", "1.1.0", 2, repo=repo)
     message = one_line(exc)
     assert "GitHub's primary rate limit for these credentials is reached until about 08:50:01 UTC" in message
-    assert "longer than autodeploy waits (120 s in all); run again then" in message
+    assert "longer than autodeploy waits (120 s in all, --github-max-wait); run again then" in message
+    assert clock.slept == []
+
+
+def _http_date(epoch: float) -> str:
+    return format_datetime(datetime.fromtimestamp(epoch, UTC), usegmt=True)
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "99999999999999999999", "-5", "soon", "HTTP-DATE"])
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_hostile_retry_after_gives_a_bounded_wait(world: World, status: int, value: str) -> None:
+    repo, clock = timed(world)
+    header = _http_date(clock.now + 30) if value == "HTTP-DATE" else value
+    message = "You have exceeded a secondary rate limit." if status == 429 else "Service Unavailable"
+    world.fake.fail(status, method="PUT", message=message, headers={"retry-after": header})
+    outcome = world.deploy("api", "production", "1.1.0", 2, repo=repo)
+
+    assert outcome.applied and len(clock.slept) == 1
+    assert clock.slept[0] == 30.0 if value == "HTTP-DATE" else 0 < clock.slept[0] <= 60.0
+
+
+@pytest.mark.parametrize("value", ["1e300", "soon", "inf", "-1"])
+def test_a_nonsense_rate_limit_reset_waits_a_minute(world: World, value: str) -> None:
+    repo, clock = timed(world)
+    primary_rate_limit(world, value)
+    outcome = world.deploy("api", "production", "1.1.0", 2, repo=repo)
+
+    assert outcome.applied and clock.slept == [60.0]
+
+
+def test_a_rate_limit_reset_centuries_away_fails_in_one_line(world: World) -> None:
+    repo, clock = timed(world)
+    primary_rate_limit(world, "99999999999999")
+    with pytest.raises(GitHubError) as exc:
+        world.deploy("api", "production", "1.1.0", 2, repo=repo)
+    assert "rate limit for these credentials is reached for more than 200 days" in one_line(exc)
     assert clock.slept == []
 
 

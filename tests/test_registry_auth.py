@@ -114,14 +114,26 @@ def test_a_cached_token_refused_is_renewed_once_and_a_fresh_one_refused_ends_the
     assert [c.method for c in calls] == ["HEAD", "GET", "HEAD"]
 
 
-def test_basic_is_sent_preemptively_once_known_and_only_with_credentials() -> None:
+def test_credentials_go_as_basic_with_the_first_request_and_only_when_there_are_some() -> None:
     credential = Credential("alice", "pw-123456", "--registry-username")
     auth = _authenticator(credential)
-    calls = _drive(_flow(auth), [Reply(401, {"WWW-Authenticate": 'Basic realm="r"'}), Reply(200)])
-    assert calls[1].headers["Authorization"] == "Basic YWxpY2U6cHctMTIzNDU2"
-    assert _drive(_flow(auth), [Reply(200)])[0].headers["Authorization"] == "Basic YWxpY2U6cHctMTIzNDU2"
+    calls = _drive(_flow(auth), [Reply(200)])
+    assert [c.headers.get("Authorization") for c in calls] == ["Basic YWxpY2U6cHctMTIzNDU2"]
     anonymous = _authenticator()
     assert len(_drive(_flow(anonymous), [Reply(401, {"WWW-Authenticate": 'Basic realm="r"'})])) == 1
+
+
+def test_basic_credentials_answered_with_a_basic_challenge_are_not_sent_again() -> None:
+    auth = _authenticator(Credential("alice", "wrong-123456", "--registry-username"))
+    calls = _drive(_flow(auth), [Reply(401, {"WWW-Authenticate": 'Basic realm="r"'})])
+    assert len(calls) == 1 and auth.challenge(HOST) == Challenge("basic", realm="r")
+
+
+def test_a_bearer_registry_answers_first_basic_credentials_with_its_challenge() -> None:
+    auth = _authenticator(Credential("alice", "pw-123456", "--registry-username"))
+    calls = _drive(_flow(auth), [Reply(401, {"WWW-Authenticate": BEARER}), _token("t1"), Reply(200)])
+    assert [c.headers.get("Authorization", "")[:6] for c in calls] == ["Basic ", "Basic ", "Bearer"]
+    assert calls[1].url.startswith(f"https://{HOST}/token?")  # the realm its own challenge named
 
 
 def test_the_token_request_carries_basic_credentials() -> None:

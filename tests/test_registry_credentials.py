@@ -165,6 +165,45 @@ def test_a_broken_docker_config_is_bad_input(registry_env: Path, config: str, me
         lookup("ghcr.io", RegistryOptions())
 
 
+@pytest.mark.parametrize("data", [b'{"auths": {"ghcr.io": {"auth": "\xff\xfe"}}}', b"\xef\xbb\xbf\x80{}"])
+def test_a_docker_config_that_is_not_utf8_is_bad_input_naming_the_file(
+    registry_env: Path, data: bytes
+) -> None:
+    (registry_env / "config.json").write_bytes(data)
+    with pytest.raises(
+        InputError, match=r"config\.json is not UTF-8 text \(byte \d+\); fix it or set DOCKER_CONFIG"
+    ):
+        lookup("ghcr.io", RegistryOptions())
+
+
+def test_a_docker_config_nested_too_deeply_is_bad_input(registry_env: Path) -> None:
+    (registry_env / "config.json").write_text("[" * 100_000)
+    with pytest.raises(InputError, match="nests too deeply"):
+        lookup("ghcr.io", RegistryOptions())
+
+
+def test_explicit_credentials_belong_to_one_registry(
+    registry_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _config(registry_env, {"auths": {"quay.io": {"auth": _auth("from-config", "config-pass-1")}}})
+    options = RegistryOptions(username="robot", password="robot-pass-1", credentials_host="ghcr.io")
+    found = lookup("ghcr.io", options)
+    assert found is not None and found.source == "--registry-username"
+    assert lookup("registry.example.com", options) is None
+    other = lookup("quay.io", options)  # Docker's own entry for that host still counts
+    assert other is not None and other.username == "from-config"
+    unnamed = RegistryOptions(username="robot", password="robot-pass-1")
+    assert lookup("ghcr.io", unnamed, default_host="quay.io") is None
+    assert lookup("ghcr.io", unnamed) is not None  # no owner named at all: whoever asks (one image)
+    hub = RegistryOptions(username="robot", password="robot-pass-1", credentials_host="index.docker.io")
+    assert lookup("docker.io", hub) is not None
+    monkeypatch.setenv("AUTODEPLOY_REGISTRY_USERNAME", "env-user")
+    monkeypatch.setenv("AUTODEPLOY_REGISTRY_PASSWORD", "env-pass-123")
+    assert lookup("registry.example.com", RegistryOptions(), default_host="ghcr.io") is None
+    found = lookup("ghcr.io", RegistryOptions(), default_host="ghcr.io")
+    assert found is not None and found.source == "AUTODEPLOY_REGISTRY_USERNAME"
+
+
 def test_half_given_credentials_are_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InputError, match="--registry-username needs --registry-password-stdin"):
         lookup("ghcr.io", RegistryOptions(username="only-user"))

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
-import types
+from dataclasses import replace
 
 import pytest
 import requests
@@ -40,12 +39,17 @@ def mock() -> responses.RequestsMock:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The client's waits, recorded instead of slept."""
-    waited: list[float] = []
-    fake_time = types.SimpleNamespace(sleep=waited.append, time=time.time, monotonic=time.monotonic)
-    monkeypatch.setattr("autodeploy.registry.client.time", fake_time)
-    return waited
+def sleeps() -> list[float]:
+    """The client's waits, recorded instead of slept (through RegistryOptions.sleep, see _resolve)."""
+    return _WAITED
+
+
+_WAITED: list[float] = []
+
+
+@pytest.fixture(autouse=True)
+def _forget_waits() -> None:
+    _WAITED.clear()
 
 
 def _head_ok(
@@ -55,7 +59,8 @@ def _head_ok(
 
 
 def _resolve(text: str, options: RegistryOptions | None = None, **kwargs: bool):  # type: ignore[no-untyped-def]
-    return resolve(imageref.parse(text), options or RegistryOptions(), session=requests.Session(), **kwargs)
+    options = replace(options or RegistryOptions(), sleep=_WAITED.append)
+    return resolve(imageref.parse(text), options, session=requests.Session(), **kwargs)
 
 
 # -- Bearer, as the big registries answer it ---------------------------------------------------
@@ -181,7 +186,7 @@ def test_429_asking_for_too_long_a_wait_fails_at_once(
 ) -> None:
     url = "https://registry.example.com/v2/app/manifests/v1"
     mock.add(responses.HEAD, url, status=429, headers={"Retry-After": "3600"})
-    with pytest.raises(RegistryError, match=r"rate-limited .* \(HTTP 429\): retry after 3600 s"):
+    with pytest.raises(RegistryError, match=r"rate-limited .* \(HTTP 429\): retry after 60 min"):
         _resolve("registry.example.com/app:v1")
     assert sleeps == []
 
@@ -196,7 +201,29 @@ def test_5xx_and_dropped_connections_back_off_then_give_up(
     mock.add(responses.HEAD, url, status=503)
     with pytest.raises(RegistryError, match=r"answered HTTP 503 for .*app:v1 after 4 attempts: retry later"):
         _resolve("registry.example.com/app:v1")
-    assert sleeps == [0.5, 1.0, 2.0]
+    # 0.5, 1 and 2 s, each jittered by half either way
+    assert len(sleeps) == 3
+    assert all(0.5 * b <= s < 1.5 * b for s, b in zip(sleeps, (0.5, 1.0, 2.0), strict=True))
+
+
+def test_the_budget_runs_on_the_injected_clock_and_sleep(mock: responses.RequestsMock) -> None:
+    class Clock:
+        now = 100.0
+
+        def __call__(self) -> float:
+            return self.now
+
+        def sleep(self, seconds: float) -> None:
+            self.now += seconds
+
+    clock = Clock()
+    url = "https://registry.example.com/v2/app/manifests/v1"
+    for _ in range(3):
+        mock.add(responses.HEAD, url, status=503, headers={"Retry-After": "5"})
+    options = RegistryOptions(max_wait=12, max_attempts=10, clock=clock, sleep=clock.sleep)
+    with pytest.raises(RegistryError, match=r"answered HTTP 503 for .*app:v1 after 3 attempts"):
+        resolve(imageref.parse("registry.example.com/app:v1"), options, session=requests.Session())
+    assert clock.now == 110.0  # two waits of 5 s; a third would not have ended within 12 s
 
 
 def test_a_dropped_connection_is_retried(mock: responses.RequestsMock, sleeps: list[float]) -> None:
@@ -204,7 +231,7 @@ def test_a_dropped_connection_is_retried(mock: responses.RequestsMock, sleeps: l
     mock.add(responses.HEAD, url, body=requests.ConnectionError("connection reset"))
     _head_ok(mock, url)
     assert _resolve("registry.example.com/app:v1").digest == DIGEST
-    assert sleeps == [0.5]
+    assert len(sleeps) == 1 and 0.25 <= sleeps[0] < 0.75
 
 
 # -- digests -----------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 
 Every request goes through `Client.request`: it retries 5xx answers and dropped connections with
 backoff, waits out primary (`x-ratelimit-remaining: 0`) and secondary (`Retry-After`, 403/429)
-rate limits, all within `max_attempts` per request and `max_wait` seconds per client, and turns
-any other failure into a one-line GitHubError or InputError that says what to do. Statuses a
-caller handles itself (a 404 meaning "no such file", a 409 meaning "lost the race") are passed in
-`allow` and come back as a Response.
+rate limits, all within `max_attempts` per request and one retry.Budget per client: `max_wait`
+seconds of connect, read and sleeps together, never past the command's `deadline`. The budget is
+enforced byte by byte (autodeploy.transport, mounted on the sessions PyGithub makes), so a dripping
+or silent API ends the run on time. Any other failure becomes a one-line GitHubError or InputError
+that says what to do. Statuses a caller handles itself (a 404 meaning "no such file", a 409
+meaning "lost the race") are passed in `allow` and come back as a Response.
 
 PyGithub is used for its transport, authentication and GHES URL handling; its object model is
 not, because its objects complete themselves with hidden GETs, and every request here is counted.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import random
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,15 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from autodeploy import __version__, report
+from autodeploy import __version__, report, retry, transport
 from autodeploy.errors import AutodeployError, GitHubError, InputError
 from autodeploy.github.options import ClientOptions
 
 if TYPE_CHECKING:
     from github.Auth import Auth
+    from github.Requester import RequestsResponse
 
 API_VERSION = "2022-11-28"
 RETRYABLE = frozenset({500, 502, 503, 504})
+MAX_WAIT_FLAG = "--github-max-wait"
 _PROTECTION_HINTS = (
     "protected branch",
     "rule violation",
@@ -73,7 +77,13 @@ class Client:
         self.options = options
         self.api_url = options.api_url.rstrip("/")
         self.credentials_hint = credentials_hint
-        self.waited = 0.0
+        self.budget = retry.Budget(
+            options.max_wait,
+            MAX_WAIT_FLAG,
+            deadline=options.deadline,
+            clock=options.monotonic,
+            sleep=options.sleep,
+        )
         self.requests = 0
         self.granted: dict[str, str] | None = None  # an installation token's permissions, when known
         self._github = Github(
@@ -88,6 +98,12 @@ class Client:
             lazy=True,
             api_version=API_VERSION,
         )
+        _bound_connections(self._github.requester)
+
+    @property
+    def waited(self) -> float:
+        """Seconds slept so far, waiting out rate limits and backoff."""
+        return self.budget.slept
 
     @property
     def graphql_url(self) -> str:
@@ -105,25 +121,51 @@ class Client:
         needs: str = "",
     ) -> Response:
         """Send one request, retried within the bounds; `doing` names it in errors ("reading x in o/r")."""
+        try:
+            with transport.guard(self.budget):
+                return self._request(verb, path, doing, params, body, allow, needs)
+        except transport.OutOfTime as exc:
+            raise self._out_of_time(doing) from exc
+
+    def _request(
+        self,
+        verb: str,
+        path: str,
+        doing: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        allow: Collection[int],
+        needs: str,
+    ) -> Response:
         for attempt in range(1, self.options.max_attempts + 1):
             try:
                 response = self._send(verb, path, params, body)
             except (requests.RequestException, OSError) as exc:
-                wait = _backoff(attempt)
-                if attempt < self.options.max_attempts and self._may_wait(wait):
-                    self._sleep(wait)
+                if transport.ran_out(self.budget, exc):
+                    raise self._out_of_time(doing) from exc
+                wait = retry.backoff(attempt, base=1.0, cap=30.0)
+                if attempt < self.options.max_attempts and self.budget.allows(wait):
+                    self.budget.sleep(wait)
                     continue
                 raise GitHubError(
                     f"{doing}: cannot reach GitHub at {self.api_url} ({type(exc).__name__}); "
                     "check GITHUB_API_URL and the network, then run again"
+                ) from exc
+            except RuntimeError as exc:  # PyGithub refuses some 301s, and recurses on others
+                if not isinstance(exc, RecursionError) and "redirected" not in str(exc):
+                    raise
+                raise GitHubError(
+                    f"{doing}: GitHub at {self.api_url} redirected the request to another host or "
+                    "scheme, or in a loop; check GITHUB_API_URL (GitHub Enterprise Server: "
+                    "https://HOST/api/v3)"
                 ) from exc
             retry_in = self._retry_wait(response, attempt)
             if retry_in is None:
                 if response.status < 300 or response.status in allow:
                     return response
                 raise self.failure(response, doing=doing, needs=needs)
-            if attempt < self.options.max_attempts and self._may_wait(retry_in):
-                self._sleep(retry_in)
+            if attempt < self.options.max_attempts and self.budget.allows(retry_in):
+                self.budget.sleep(retry_in)
                 continue
             raise self._gave_up(response, doing, retry_in)
         raise AssertionError("unreachable")
@@ -187,37 +229,47 @@ class Client:
         return Response(status, lowered, data)
 
     def _retry_wait(self, response: Response, attempt: int) -> float | None:
-        """Seconds to wait before retrying this response, or None when it is not retryable."""
+        """Seconds to wait before retrying this response, or None when it is not retryable.
+        Headers that make no sense (`Retry-After: inf`, `x-ratelimit-reset: soon`) are ignored."""
         status, headers = response.status, response.headers
+        asked = retry.retry_after(headers.get("retry-after"), now=self.options.clock)
         if status in {403, 429}:
-            if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-                return max(1.0, float(headers["x-ratelimit-reset"]) - self.options.clock() + 1)
-            if "retry-after" in headers:
-                return _seconds(headers["retry-after"])
-            if "rate limit" in response.message.lower():
+            exhausted = headers.get("x-ratelimit-remaining") == "0"
+            if exhausted:
+                reset = retry.reset_after(headers.get("x-ratelimit-reset"), self.options.clock())
+                if reset is not None:
+                    return reset
+            if asked is not None:
+                return asked
+            if exhausted or "retry-after" in headers or "rate limit" in response.message.lower():
                 return 60.0 * attempt  # GitHub: wait at least a minute, longer each time
             return None
         if status in RETRYABLE:
-            return _seconds(headers["retry-after"]) if "retry-after" in headers else _backoff(attempt)
+            return asked if asked is not None else retry.backoff(attempt, base=1.0, cap=30.0)
         return None
 
     def _gave_up(self, response: Response, doing: str, wait: float) -> AutodeployError:
         if response.status in RETRYABLE:
             return self.failure(response, doing=doing)
-        resume = datetime.fromtimestamp(self.options.clock() + wait, UTC).strftime("%H:%M:%S UTC")
+        if wait <= 86400:
+            when = datetime.fromtimestamp(self.options.clock() + wait, UTC).strftime("%H:%M:%S UTC")
+            resume = f"until about {when}"
+        else:
+            resume = f"for {retry.seconds_text(wait)}"
         kind = "primary" if response.headers.get("x-ratelimit-remaining") == "0" else "secondary"
+        seconds, name = self.budget.limit()
         return GitHubError(
-            f"{doing}: GitHub's {kind} rate limit for these credentials is reached until about {resume}, "
-            f"longer than autodeploy waits ({self.options.max_wait:.0f} s in all); run again then "
+            f"{doing}: GitHub's {kind} rate limit for these credentials is reached {resume}, "
+            f"longer than autodeploy waits ({seconds:.0f} s in all, {name}); run again then "
             "(a GitHub App installation has a higher limit than GITHUB_TOKEN)"
         )
 
-    def _may_wait(self, seconds: float) -> bool:
-        return self.waited + seconds <= self.options.max_wait
-
-    def _sleep(self, seconds: float) -> None:
-        self.waited += seconds
-        self.options.sleep(seconds)
+    def _out_of_time(self, doing: str) -> GitHubError:
+        seconds, name = self.budget.limit()
+        return GitHubError(
+            f"{doing}: GitHub at {self.api_url} did not answer within {seconds:g} s ({name}); "
+            f"check GITHUB_API_URL and the network, or allow more time with {name}"
+        )
 
 
 def is_protection(response: Response) -> bool:
@@ -225,15 +277,49 @@ def is_protection(response: Response) -> bool:
     return any(hint in lowered for hint in _PROTECTION_HINTS)
 
 
-def _backoff(attempt: int) -> float:
-    return float(min(30.0, 2 ** (attempt - 1)) * (0.5 + random.random()))
+def _bound_connections(requester: Any) -> None:
+    """Make the sessions PyGithub's Requester opens obey transport guards, and keep rate-limit
+    headers PyGithub would crash on (`x-ratelimit-reset: soon` is a ValueError in it) from it.
+    PyGithub has no hook for its sessions; its connection classes are per Requester instance, under
+    their mangled names (PyGithub is pinned in requirements.lock; a test fails should they move)."""
+    from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
+
+    class Http(HTTPRequestsConnectionClass):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            transport.mount(self.session)
+
+        def getresponse(self) -> RequestsResponse:
+            return _sane(super().getresponse())
+
+    class Https(HTTPSRequestsConnectionClass):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            transport.mount(self.session)
+
+        def getresponse(self) -> RequestsResponse:
+            return _sane(super().getresponse())
+
+    current = "_Requester__connectionClass"
+    if not hasattr(requester, current) or getattr(requester, "_Requester__connection", None) is not None:
+        raise AssertionError("PyGithub's Requester changed: autodeploy cannot bound its requests")
+    requester._Requester__httpConnectionClass = Http
+    requester._Requester__httpsConnectionClass = Https
+    setattr(requester, current, Https if requester.scheme == "https" else Http)
 
 
-def _seconds(value: str) -> float:
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 60.0  # an HTTP date, or garbage: GitHub's advice is a minute
+_RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
+_PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,6})?")
+
+
+def _sane(response: RequestsResponse) -> RequestsResponse:
+    """The response without rate-limit headers that are no plain number (PyGithub int()s them)."""
+    headers = response.headers
+    for name in _RATE_HEADERS:
+        value = headers.get(name)
+        if value is not None and not _PLAIN_NUMBER.fullmatch(value.strip()):
+            del headers[name]
+    return response
 
 
 class _Redact(logging.Filter):

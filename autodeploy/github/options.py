@@ -6,17 +6,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from autodeploy.retry import Deadline
+
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_MAX_WAIT = 300.0
 
 
 @dataclass(frozen=True)
 class ClientOptions:
     api_url: str = DEFAULT_API_URL
-    timeout: int = 30  # seconds per request
+    timeout: int = 30  # seconds per connect and per read
     max_attempts: int = 5  # per request, for 5xx, dropped connections and rate limits
-    max_wait: float = 300.0  # seconds spent waiting out rate limits and backoff, per client
+    # All the time a client spends on GitHub: connect, read, rate limits and backoff together.
+    max_wait: float = DEFAULT_MAX_WAIT
+    deadline: Deadline | None = None  # the command's: no request goes past it
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
-    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)  # epoch seconds
+    # What max_wait is measured on; tests give it the clock their sleep advances.
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

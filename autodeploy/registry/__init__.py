@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autodeploy.imageref import ImageRef
-from autodeploy.registry.manifest import INDEX_TYPES
 from autodeploy.registry.options import RegistryOptions
 
 if TYPE_CHECKING:
@@ -38,10 +37,6 @@ class Resolved:
     platforms: tuple[str, ...] = ()  # "linux/amd64", ... for an index; () for a single manifest
     labels: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def is_index(self) -> bool:
-        return self.media_type in INDEX_TYPES
-
 
 def resolve(
     ref: ImageRef,
@@ -57,7 +52,8 @@ def resolve(
 
 
 def clear_cache() -> None:
-    """Forget tokens, challenges and credentials, e.g. after `docker login` in a long-running process."""
+    """Forget tokens, challenges, credentials and the time spent, e.g. after `docker login` in a
+    long-running process."""
     from autodeploy.registry import resolver
 
     resolver.clear_cache()

@@ -6,9 +6,11 @@ each response, so the 401 -> token -> retry exchange is plain code that tests dr
     call = flow.send(response)          # a 401 taught a challenge: a token request, then the call again
     ...                                 # StopIteration: the last response is the answer
 
-What it remembers for the process: each host's challenge (so Basic credentials and known token
-realms go out with the first request), and each Bearer token per host and scope until it expires.
-Docker Hub's and GHCR's challenges are known in advance, which saves the first 401 there.
+What it remembers for the process: each host's challenge (so known token realms go out with the
+first request), and each Bearer token per host and scope until it expires. Docker Hub's and GHCR's
+challenges are known in advance, which saves the first 401 there. A host whose challenge is not
+known yet gets the registry's credentials, if there are any, as Basic with the first request: a
+Basic registry answers it at once, a Bearer registry answers with its challenge as before.
 """
 
 from __future__ import annotations
@@ -152,9 +154,11 @@ class Authenticator:
             if challenge is None:
                 return
             known = self._challenges.get(host)
+            self._challenges[host] = challenge
             if fresh and challenge.same_issuer(known):
                 return  # the credential we just obtained was refused: the caller reports it
-            self._challenges[host] = challenge
+            if challenge.scheme == "basic" and (authorization or "").startswith("Basic "):
+                return  # the Basic credentials it asks for are the ones it refused
             authorization = yield from self._authorization(
                 host, registry, challenge.scope or scope, refresh=True
             )
@@ -167,9 +171,7 @@ class Authenticator:
         self, host: str, registry: str, scope: str, *, refresh: bool
     ) -> Generator[Call, Response, str | None]:
         challenge = self._challenges.get(host)
-        if challenge is None:
-            return None
-        if challenge.scheme == "basic":
+        if challenge is None or challenge.scheme == "basic":
             credential = self.credential(registry)
             return None if credential is None else _basic(credential)
         token = self._tokens.get((host, scope))

@@ -1,9 +1,14 @@
 """The OCI distribution API over one requests.Session: manifests by HEAD or GET, blobs, retries.
 
-Every call has a timeout and goes through the auth flow; 429, 5xx and dropped connections are
-retried with backoff (Retry-After honoured) up to `max_attempts`. Every digest it returns was either
-announced by the registry for a HEAD, or computed from the exact bytes a GET returned and checked
-against what the registry announced. Failures become one-line RegistryErrors at this edge.
+Every call goes through the auth flow and is held to one retry.Budget: all the time spent on
+registries with these options, connect, read and sleeps together (`max_wait`, never past the
+command's deadline), enforced byte by byte by autodeploy.transport, so a dripping or silent
+registry ends the run on time. 429, 5xx and dropped connections are retried with backoff
+(Retry-After honoured, when it makes sense) up to `max_attempts`. Redirects are followed here, at
+most `MAX_REDIRECTS`, to HTTP(S) only, and Authorization never goes to another host. Every digest it
+returns was either announced by the registry for a HEAD, or computed from the exact bytes a GET
+returned and checked against what the registry announced. Failures become one-line RegistryErrors
+at this edge.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from autodeploy import __version__, report, validate
+from autodeploy import __version__, report, retry, transport, validate
 from autodeploy.errors import RegistryError
 from autodeploy.imageref import ImageRef
 from autodeploy.registry.auth import Authenticator, Call
@@ -33,7 +39,9 @@ from autodeploy.registry.manifest import (
 from autodeploy.registry.options import RegistryOptions
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-MAX_RETRY_AFTER = 60.0  # seconds; a registry asking for a longer wait gets an error that says so
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
+MAX_WAIT_FLAG = "--registry-max-wait"
 _USER_AGENT = f"autodeploy/{__version__}"
 _SCHEMA1_TYPES = frozenset(
     {
@@ -88,24 +96,49 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def budget_for(options: RegistryOptions) -> retry.Budget:
+    return retry.Budget(
+        options.max_wait,
+        MAX_WAIT_FLAG,
+        deadline=options.deadline,
+        clock=options.clock,
+        sleep=options.sleep,
+    )
+
+
 class RegistryClient:
+    """`session` gets a transport.BoundedAdapter mounted, so that `budget` holds."""
+
     def __init__(
         self,
         session: requests.Session,
         authenticator: Authenticator,
         options: RegistryOptions,
         *,
-        sleep: Callable[[float], None] | None = None,
+        budget: retry.Budget | None = None,
     ) -> None:
-        self._session = session
+        self._session = transport.mount(session)
         self._auth = authenticator
         self._timeout = options.timeout
         self._max_attempts = max(1, options.max_attempts)
+        self._attempts = 0  # of the last request sent, for "after N attempts"
         self._insecure = options.insecure_registries
-        self._sleep = sleep or time.sleep
+        self.budget = budget or budget_for(options)
 
     def head_manifest(self, ref: ImageRef, reference: str) -> ManifestInfo:
         """The digest `reference` (a tag or digest) points at, by HEAD; by GET when HEAD does not say."""
+        with self._guard(ref.api_host):
+            return self._head_manifest(ref, reference)
+
+    def get_manifest(self, ref: ImageRef, reference: str) -> FetchedManifest:
+        with self._guard(ref.api_host):
+            return self._get_manifest(ref, reference)
+
+    def get_blob(self, ref: ImageRef, digest: str, limit: int) -> bytes:
+        with self._guard(ref.api_host):
+            return self._get_blob(ref, digest, limit)
+
+    def _head_manifest(self, ref: ImageRef, reference: str) -> ManifestInfo:
         response = self._request(ref, "HEAD", f"manifests/{reference}", accept=ACCEPT)
         if response.status_code == 200:
             media_type = media_type_of(response.headers.get("Content-Type"))
@@ -117,14 +150,14 @@ class RegistryClient:
         elif response.status_code != 404:  # a 404 HEAD has no body to tell a tag from a repository
             raise self._error(ref, reference, response)
         # No digest header (ECR), or an error without a body: the GET answers with everything.
-        fetched = self.get_manifest(ref, reference)
+        fetched = self._get_manifest(ref, reference)
         return ManifestInfo(fetched.digest, fetched.media_type, fetched.manifest)
 
-    def get_manifest(self, ref: ImageRef, reference: str) -> FetchedManifest:
+    def _get_manifest(self, ref: ImageRef, reference: str) -> FetchedManifest:
         response = self._request(ref, "GET", f"manifests/{reference}", accept=ACCEPT)
         if response.status_code != 200:
             raise self._error(ref, reference, response)
-        body = _read(response, MAX_MANIFEST_BYTES, f"the manifest of {_name(ref, reference)}")
+        body = self._read(response, MAX_MANIFEST_BYTES, f"the manifest of {_name(ref, reference)}")
         digest = sha256_digest(body)
         announced = response.headers.get("Docker-Content-Digest", "")
         if announced.startswith("sha256:") and announced != digest:
@@ -142,11 +175,11 @@ class RegistryClient:
             raise RegistryError(f"{_name(ref, reference)}: {exc}") from exc
         return FetchedManifest(digest, manifest)
 
-    def get_blob(self, ref: ImageRef, digest: str, limit: int) -> bytes:
+    def _get_blob(self, ref: ImageRef, digest: str, limit: int) -> bytes:
         response = self._request(ref, "GET", f"blobs/{digest}")
         if response.status_code != 200:
             raise self._error(ref, digest, response)
-        body = _read(response, limit, f"the blob {digest} of {ref.name}")
+        body = self._read(response, limit, f"the blob {digest} of {ref.name}")
         if sha256_digest(body) != digest:
             raise RegistryError(
                 f"registry {ref.registry} sent a blob for {ref.name}@{digest} with other content"
@@ -173,16 +206,54 @@ class RegistryClient:
         )
         call = next(flow)
         while True:
-            response = self._send(call)
+            response = self._follow(call)
             try:
-                call = flow.send(response)
+                call = flow.send(response)  # reads a token service's answer
             except StopIteration:
                 return response
+            except requests.RequestException as exc:
+                raise self._body_error(response, "its answer", exc) from exc
             _discard(response)
 
+    @contextmanager
+    def _guard(self, host: str) -> Iterator[None]:
+        try:
+            with transport.guard(self.budget):
+                yield
+        except transport.OutOfTime as exc:
+            raise self._out_of_time(host) from exc
+
+    def _follow(self, call: Call) -> requests.Response:
+        """Send `call`, following redirects to HTTP(S) URLs; Authorization stays on its host."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(call)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUS or not location:
+                return response
+            _discard(response)
+            target = urljoin(call.url, location.strip())
+            here, there = urlsplit(call.url), urlsplit(target)
+            if there.scheme not in ("http", "https") or not there.netloc:
+                raise RegistryError(
+                    f"registry {here.netloc} redirected {call.method} {here.path} to "
+                    f"{report.redact(target)[:200]}, which is not an HTTP(S) URL; refusing to follow it"
+                )
+            headers = dict(call.headers)
+            if (there.scheme, there.netloc) != (here.scheme, here.netloc) and not (
+                (here.scheme, there.scheme) == ("http", "https") and here.hostname == there.hostname
+            ):
+                headers.pop("Authorization", None)  # credentials and tokens are for their own host only
+            method = "GET" if response.status_code == 303 and call.method != "HEAD" else call.method
+            call = Call(method, target, headers)
+        raise RegistryError(
+            f"registry {urlsplit(call.url).netloc} redirected the request more than {MAX_REDIRECTS} "
+            f"times (a redirect loop, last to {report.redact(call.url)[:200]}); check the registry"
+        )
+
     def _send(self, call: Call) -> requests.Response:
-        host = call.url.split("/", 3)[2]
+        host = urlsplit(call.url).netloc
         for attempt in range(1, self._max_attempts + 1):
+            self._attempts = attempt
             last = attempt == self._max_attempts
             try:
                 response = self._session.request(
@@ -192,28 +263,59 @@ class RegistryClient:
                     timeout=self._timeout,
                     auth=_KEEP_HEADERS,
                     stream=True,
+                    allow_redirects=False,
                 )
             except requests.exceptions.SSLError as exc:
+                if transport.ran_out(self.budget, exc):
+                    raise self._out_of_time(host) from exc
                 raise RegistryError(
                     f"TLS with {host} failed ({_reason(exc)}): if {host} serves plain HTTP, "
                     f"pass --insecure-registry {host}"
                 ) from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if last:
+                if transport.ran_out(self.budget, exc):
+                    raise self._out_of_time(host) from exc
+                delay = retry.backoff(attempt, base=0.5, cap=8.0)
+                if last or not self.budget.allows(delay):
                     raise RegistryError(
                         f"registry {host} unreachable after {attempt} attempts ({_reason(exc)}): "
                         "check the registry host in the image name and the network"
                     ) from exc
-                delay = _backoff(attempt)
+            except requests.RequestException as exc:  # an invalid URL or header: not worth a retry
+                raise RegistryError(f"cannot ask registry {host} ({_reason(exc)})") from exc
             else:
                 if response.status_code not in RETRYABLE_STATUS or last:
                     return response
-                delay = _retry_after(response) or _backoff(attempt)
-                if delay > MAX_RETRY_AFTER:
-                    return response
+                asked = retry.retry_after(response.headers.get("Retry-After"))
+                delay = asked if asked is not None else retry.backoff(attempt, base=0.5, cap=8.0)
+                if not self.budget.allows(delay):
+                    return response  # waiting would not end in time: the caller reports the answer
                 _discard(response)
-            self._sleep(delay)
+            self.budget.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _read(self, response: requests.Response, limit: int, what: str) -> bytes:
+        try:
+            return _read(response, limit, what)
+        except requests.RequestException as exc:
+            raise self._body_error(response, what, exc) from exc
+
+    def _body_error(self, response: requests.Response, what: str, exc: Exception) -> RegistryError:
+        """A body that did not arrive whole: cut short, or out of time."""
+        response.close()
+        host = urlsplit(response.url).netloc
+        if transport.ran_out(self.budget, exc):
+            return self._out_of_time(host)
+        return RegistryError(
+            f"registry {host} cut {what} short ({_reason(exc)}); retry, or check the network"
+        )
+
+    def _out_of_time(self, host: str) -> RegistryError:
+        seconds, name = self.budget.limit()
+        return RegistryError(
+            f"registry {host} did not answer within {seconds:g} s ({name}); check the registry and the "
+            f"network, or allow more time with {name}"
+        )
 
     # -- errors ---------------------------------------------------------------------------------
 
@@ -247,15 +349,15 @@ class RegistryClient:
         if status == 404:
             return self._not_found(ref, reference, response)
         if status == 429:
-            wait = _retry_after(response)
-            when = f"after {wait:.0f} s" if wait else "later"
+            wait = retry.retry_after(response.headers.get("Retry-After"))
+            when = f"after {retry.seconds_text(wait)}" if wait else "later"
             return RegistryError(
                 f"registry {host} rate-limited the request for {name} (HTTP 429): retry {when}, "
                 "or log in for a higher limit"
             )
         if status >= 500:
             return RegistryError(
-                f"registry {host} answered HTTP {status} for {name} after {self._max_attempts} attempts: "
+                f"registry {host} answered HTTP {status} for {name} after {self._attempts} attempts: "
                 "retry later"
             )
         return RegistryError(f"registry {host} answered HTTP {status} for {name}{_error_detail(response)}")
@@ -352,25 +454,6 @@ def _error_detail(response: requests.Response) -> str:
     except (RegistryError, requests.RequestException, ValueError, AttributeError, IndexError, TypeError):
         return ""
     return f" ({report.redact(text)[:200]})" if text else ""
-
-
-def _backoff(attempt: int) -> float:
-    return float(min(0.5 * 2 ** (attempt - 1), 8.0))
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    from email.utils import parsedate_to_datetime  # only on this rare path
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _reason(exc: Exception) -> str:

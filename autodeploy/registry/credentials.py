@@ -2,6 +2,9 @@
 
 1. `--registry-username` / `--registry-password-stdin` (RegistryOptions.username and .password),
 2. the variables AUTODEPLOY_REGISTRY_USERNAME and AUTODEPLOY_REGISTRY_PASSWORD,
+   both of which belong to one registry: RegistryOptions.credentials_host (`--registry-host`), else
+   the one the caller names (the registry of the image being deployed); other registries never
+   see them,
 3. Docker's config.json in $DOCKER_CONFIG or ~/.docker: a `credHelpers` entry for the host or a
    `credsStore` runs `docker-credential-<name> get`; else an `auths` entry (`auth`, or
    `username` and `password`).
@@ -23,18 +26,15 @@ from typing import Any
 
 from autodeploy import report
 from autodeploy.errors import InputError, RegistryError
-from autodeploy.imageref import DOCKER_HUB
+from autodeploy.imageref import DOCKER_HUB, DOCKER_HUB_ALIASES
 from autodeploy.registry.options import RegistryOptions
 
 ENV_USERNAME = "AUTODEPLOY_REGISTRY_USERNAME"
 ENV_PASSWORD = "AUTODEPLOY_REGISTRY_PASSWORD"
 HELPER_TIMEOUT = 30.0
 
-# The server address Docker stores Docker Hub credentials under, and the other names it goes by.
+# The server address Docker stores Docker Hub credentials under.
 _DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
-_DOCKER_HUB_HOSTS = frozenset(
-    {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
-)
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,25 @@ class Credential:
         return f"the credentials of {self.username!r} from {self.source}"
 
 
-def lookup(registry: str, options: RegistryOptions) -> Credential | None:
-    """The credential for `registry` (ImageRef.registry, e.g. "docker.io", "ghcr.io"), or None."""
+def lookup(registry: str, options: RegistryOptions, *, default_host: str | None = None) -> Credential | None:
+    """The credential for `registry` (ImageRef.registry, e.g. "docker.io", "ghcr.io"), or None.
+
+    Explicit credentials go to options.credentials_host, else to `default_host`; with neither set
+    they are for whichever registry is asked (a caller that resolves one image)."""
+    explicit = _explicit(options)
+    owner = options.credentials_host or default_host
+    if explicit is not None and (owner is None or same_registry(owner, registry)):
+        return explicit
+    return _from_docker_config(registry, docker_config_dir(options))
+
+
+def same_registry(a: str, b: str) -> bool:
+    """Whether two registry names (or config.json keys) name one registry: "docker.io" is
+    "index.docker.io"; "https://harbor.example.com/" is "harbor.example.com"."""
+    return _host_of(a) == _host_of(b)
+
+
+def _explicit(options: RegistryOptions) -> Credential | None:
     if options.username is not None or options.password is not None:
         if not options.username or not options.password:
             raise InputError("--registry-username needs --registry-password-stdin, and the other way round")
@@ -59,7 +76,7 @@ def lookup(registry: str, options: RegistryOptions) -> Credential | None:
         if not username or not password:
             raise InputError(f"set both {ENV_USERNAME} and {ENV_PASSWORD}, or neither")
         return Credential(username, report.secret(password), ENV_USERNAME)
-    return _from_docker_config(registry, docker_config_dir(options))
+    return None
 
 
 def docker_config_dir(options: RegistryOptions) -> Path:
@@ -73,7 +90,7 @@ def docker_config_dir(options: RegistryOptions) -> Path:
 def _host_of(key: str) -> str:
     """config.json keys are hosts or URLs ("https://index.docker.io/v1/"); compare their hosts."""
     host = key.strip().lower().removeprefix("https://").removeprefix("http://").split("/", 1)[0]
-    return DOCKER_HUB if host in _DOCKER_HUB_HOSTS else host
+    return DOCKER_HUB if host in DOCKER_HUB_ALIASES else host
 
 
 def _entry(table: Any, registry: str) -> tuple[str, Any] | None:
@@ -92,6 +109,10 @@ def _from_docker_config(registry: str, directory: Path) -> Credential | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path} is not UTF-8 text (byte {exc.start}); fix it or set DOCKER_CONFIG"
+        ) from exc
     except OSError as exc:
         raise InputError(
             f"cannot read {path}: {exc.strerror}; fix its permissions or set DOCKER_CONFIG"
@@ -100,6 +121,10 @@ def _from_docker_config(registry: str, directory: Path) -> Credential | None:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not valid JSON ({exc.msg}); fix it or set DOCKER_CONFIG") from exc
+    except RecursionError as exc:
+        raise InputError(
+            f"{path} nests too deeply to be Docker's config; fix it or set DOCKER_CONFIG"
+        ) from exc
     if not isinstance(config, dict):
         raise InputError(f"{path} is not a JSON object; fix it or set DOCKER_CONFIG")
 
@@ -154,6 +179,8 @@ def _run_helper(name: str, server: str) -> Credential | None:
         ) from exc
     except subprocess.TimeoutExpired as exc:
         raise RegistryError(f"{program} get did not answer within {HELPER_TIMEOUT:.0f} s") from exc
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"{program} get printed something that is not UTF-8 text") from exc
     if result.returncode != 0:
         # Helpers answer an unknown server this way; Docker then has no credentials either.
         if "credentials not found" in (result.stdout + result.stderr).lower():

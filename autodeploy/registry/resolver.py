@@ -1,8 +1,10 @@
 """The work behind `autodeploy.registry.resolve`, kept apart so importing the package stays cheap
 (no requests) for commands that never reach a registry.
 
-Tokens, challenges and credentials are remembered for the process, per RegistryOptions, and one
-shared requests.Session keeps connections open across calls unless a session is passed.
+Tokens, challenges, credentials and the time spent (one retry.Budget) are remembered for the
+process, per RegistryOptions, and one shared requests.Session keeps connections open across calls
+unless a session is passed. The first registry resolved with a set of options is the one its
+explicit credentials belong to, unless RegistryOptions.credentials_host names another.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ from dataclasses import replace
 
 import requests
 
+from autodeploy import retry
 from autodeploy.errors import InputError, RegistryError
 from autodeploy.imageref import ImageRef
 from autodeploy.registry import Resolved, credentials
 from autodeploy.registry.auth import Authenticator
-from autodeploy.registry.client import RegistryClient, allows_plain_http
+from autodeploy.registry.client import RegistryClient, allows_plain_http, budget_for
 from autodeploy.registry.manifest import MAX_CONFIG_BYTES, Manifest, ManifestError, labels_from_config
 from autodeploy.registry.options import RegistryOptions
 
 _MAX_INDEX_DEPTH = 3  # an index of indexes is legal; an endless chain is not
 
 _authenticators: dict[RegistryOptions, Authenticator] = {}
+_budgets: dict[RegistryOptions, retry.Budget] = {}
+_first_registry: dict[RegistryOptions, str] = {}
 _session: requests.Session | None = None
 
 
@@ -38,12 +43,19 @@ def resolve(
         raise InputError(f"image {ref} has neither a tag nor a digest: give IMAGE:TAG")
     if options.digest_from not in ("registry", "docker"):
         raise InputError(f"--digest-from {options.digest_from!r} is not one of: registry, docker")
+    _first_registry.setdefault(options, ref.registry)
     client = _client(options, session)
 
     if options.digest_from == "docker":
         from autodeploy.registry import daemon  # imports docker: only on this path
 
-        answer = daemon.inspect_distribution(ref, timeout=options.timeout)
+        # The daemon's client has per-read timeouts only: what is left of the budget caps them.
+        left = client.budget.remaining()
+        if left <= 0:
+            raise RegistryError(
+                f"no time left to ask the Docker daemon about {ref} ({client.budget.describe()})"
+            )
+        answer = daemon.inspect_distribution(ref, timeout=min(options.timeout, left))
         digest, media_type, platforms = answer.digest, answer.media_type, answer.platforms
         manifest = client.get_manifest(ref, digest).manifest if with_labels else None
     else:
@@ -62,8 +74,11 @@ def resolve(
 
 
 def clear_cache() -> None:
-    """Forget tokens, challenges and credentials, e.g. after `docker login` in a long-running process."""
+    """Forget tokens, challenges, credentials and the time spent, e.g. after `docker login` in a
+    long-running process."""
     _authenticators.clear()
+    _budgets.clear()
+    _first_registry.clear()
 
 
 def _client(options: RegistryOptions, session: requests.Session | None) -> RegistryClient:
@@ -75,11 +90,16 @@ def _client(options: RegistryOptions, session: requests.Session | None) -> Regis
     authenticator = _authenticators.get(options)
     if authenticator is None:
         authenticator = Authenticator(
-            lambda registry: credentials.lookup(registry, options),
+            lambda registry: credentials.lookup(
+                registry, options, default_host=_first_registry.get(options)
+            ),
             allows_plain_http=lambda host: allows_plain_http(host, options.insecure_registries),
         )
         _authenticators[options] = authenticator
-    return RegistryClient(session, authenticator, options)
+    budget = _budgets.get(options)
+    if budget is None:
+        budget = _budgets[options] = budget_for(options)
+    return RegistryClient(session, authenticator, options, budget=budget)
 
 
 def _labels(client: RegistryClient, ref: ImageRef, manifest: Manifest) -> Mapping[str, str]:
