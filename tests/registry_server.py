@@ -16,9 +16,11 @@ import base64
 import contextlib
 import ctypes
 import ctypes.util
+import dataclasses
 import datetime
 import hashlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -31,10 +33,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+
+from autodeploy.registry.options import RegistryOptions
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -176,7 +181,6 @@ class TokenService:
                 service.requests.append((" ".join(scopes), user))
                 token = service.issue(user, scopes)
                 self._reply(200, {"token": token, "access_token": token, "expires_in": 300})
-
 
         return Handler
 
@@ -589,3 +593,13 @@ def registry_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     registry_package.clear_cache()
     yield config_dir
     registry_package.clear_cache()
+
+
+def registry_options(**given: Any) -> RegistryOptions:
+    """RegistryOptions as the CLI builds them from this process's environment (DOCKER_CONFIG and
+    AUTODEPLOY_REGISTRY_*, which `registry_env` sets or clears), with `given` on top."""
+    from autodeploy.cli import build, parser
+    from autodeploy.environment import Environment
+
+    args = parser.build_parser("resolve").parse_args(["resolve", "example.com/x:1"])
+    return dataclasses.replace(build.registry(args, Environment.read(os.environ)), **given)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from registry_server import PASSWORD, USERNAME, LocalRegistry, Seeded, sha256
+from registry_server import PASSWORD, USERNAME, LocalRegistry, Seeded, sha256, registry_options
 
 from autodeploy import imageref, report
 from autodeploy.errors import RegistryError
@@ -34,7 +34,7 @@ def _write_config(config_dir: Path, config: dict[str, object]) -> None:
 def test_basic_explicit_credentials_go_with_the_first_request_one_request_per_resolve(
     basic_registry: LocalRegistry, basic_seeded: Seeded
 ) -> None:
-    options = RegistryOptions(username=USERNAME, password=PASSWORD)
+    options = registry_options(username=USERNAME, password=PASSWORD)
     for image in basic_seeded.all():
         mark = basic_registry.mark()
         found = resolve(_ref(basic_registry, image.repository, image.tag), options)
@@ -49,7 +49,7 @@ def test_basic_docker_config_credentials_go_with_the_first_request(
     _write_config(registry_env, {"auths": {basic_registry.host: {"auth": encoded}}})
     image = basic_seeded.oci
     mark = basic_registry.mark()
-    found = resolve(_ref(basic_registry, image.repository, image.tag), RegistryOptions())
+    found = resolve(_ref(basic_registry, image.repository, image.tag), registry_options())
     assert found.digest == image.digest
     assert [(method, status) for method, _, status in basic_registry.since(mark)] == [("HEAD", 200)]
 
@@ -61,7 +61,7 @@ def test_basic_credentials_from_the_environment(
     monkeypatch.setenv("AUTODEPLOY_REGISTRY_PASSWORD", PASSWORD)
     image = basic_seeded.oci_index
     assert (
-        resolve(_ref(basic_registry, image.repository, image.tag), RegistryOptions()).digest == image.digest
+        resolve(_ref(basic_registry, image.repository, image.tag), registry_options()).digest == image.digest
     )
 
 
@@ -72,7 +72,7 @@ def test_basic_credentials_from_docker_config_auths(
     _write_config(registry_env, {"auths": {f"http://{basic_registry.host}": {"auth": encoded}}})
     image = basic_seeded.docker_list
     assert (
-        resolve(_ref(basic_registry, image.repository, image.tag), RegistryOptions()).digest == image.digest
+        resolve(_ref(basic_registry, image.repository, image.tag), registry_options()).digest == image.digest
     )
 
 
@@ -97,7 +97,7 @@ def test_basic_credentials_from_a_credential_helper(
     _write_config(registry_env, {"credHelpers": {basic_registry.host: "testhelper"}})
     image = basic_seeded.oci
     assert (
-        resolve(_ref(basic_registry, image.repository, image.tag), RegistryOptions()).digest == image.digest
+        resolve(_ref(basic_registry, image.repository, image.tag), registry_options()).digest == image.digest
     )
     assert asked.read_text() == basic_registry.host
 
@@ -107,7 +107,7 @@ def test_basic_without_credentials_says_how_to_give_them(
 ) -> None:
     image = basic_seeded.oci
     with pytest.raises(RegistryError, match=r"wants credentials to pull team/app: pass --registry-username"):
-        resolve(_ref(basic_registry, image.repository, image.tag), RegistryOptions())
+        resolve(_ref(basic_registry, image.repository, image.tag), registry_options())
 
 
 def test_basic_wrong_password_names_the_credential_never_the_password(
@@ -119,7 +119,7 @@ def test_basic_wrong_password_names_the_credential_never_the_password(
     with pytest.raises(RegistryError) as caught:
         resolve(
             _ref(basic_registry, image.repository, image.tag),
-            RegistryOptions(username=USERNAME, password=wrong),
+            registry_options(username=USERNAME, password=wrong),
         )
     message = caught.value.message
     assert "refused the credentials of 'alice' from --registry-username" in message
@@ -139,7 +139,9 @@ def test_bearer_anonymous_pull_one_token_per_scope_then_one_head_per_resolution(
     service.requests.clear()
     mark = token_registry.mark()
     for image in token_seeded.all():
-        found = resolve(_ref(token_registry, image.repository, image.tag), RegistryOptions(), session=session)
+        found = resolve(
+            _ref(token_registry, image.repository, image.tag), registry_options(), session=session
+        )
         assert found.digest == image.digest == sha256(token_registry.stored_bytes(found.digest))
     statuses = [(method, status) for method, _, status in token_registry.since(mark)]
     assert statuses == [("HEAD", 401)] + [("HEAD", 200)] * len(token_seeded.all())
@@ -151,7 +153,7 @@ def test_bearer_anonymous_pull_one_token_per_scope_then_one_head_per_resolution(
 
     pushed = push_image(token_registry, other, "v1", oci=True, revision="c" * 40)
     mark = token_registry.mark()
-    found = resolve(_ref(token_registry, other, "v1"), RegistryOptions(), session=session)
+    found = resolve(_ref(token_registry, other, "v1"), registry_options(), session=session)
     assert found.digest == pushed.digest
     assert [(m, s) for m, _, s in token_registry.since(mark)] == [("HEAD", 200)]
     assert service.requests[1:] == [("repository:team/other:pull", None)]
@@ -166,7 +168,7 @@ def test_bearer_token_request_carries_the_credentials(
     image = token_seeded.attested
     found = resolve(
         _ref(token_registry, image.repository, image.tag),
-        RegistryOptions(username=USERNAME, password=PASSWORD),
+        registry_options(username=USERNAME, password=PASSWORD),
         with_labels=True,
     )
     assert found.digest == image.digest
@@ -181,7 +183,7 @@ def test_bearer_wrong_password_is_refused_by_the_token_service(
     with pytest.raises(RegistryError) as caught:
         resolve(
             _ref(token_registry, image.repository, image.tag),
-            RegistryOptions(username=USERNAME, password="not-the-password"),
+            registry_options(username=USERNAME, password="not-the-password"),
         )
     assert "token service 127.0.0.1:" in caught.value.message
     assert "refused the credentials of 'alice' from --registry-username (HTTP 401)" in caught.value.message

@@ -225,7 +225,12 @@ def _write(inputs: Mapping[str, str], env: Environment) -> WriteOptions:
     username, password = inputs["registry-username"] or None, inputs["registry-password"] or None
     if bool(username) != bool(password):
         raise InputError("give both inputs registry-username and registry-password, or neither")
-    registry = RegistryOptions(username=username, password=password, docker_config_dir=env.docker_config)
+    registry = RegistryOptions(
+        username=username,
+        password=password,
+        credentials_source="the input registry-username",
+        docker_config_dir=env.docker_config,
+    )
     return WriteOptions(
         settings=settings, pull=pull, registry=registry, dry_run=_bool("dry-run", inputs["dry-run"])
     )

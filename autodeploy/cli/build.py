@@ -173,6 +173,7 @@ def write(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> Write
 def registry(args: argparse.Namespace, env: Environment) -> RegistryOptions:
     username: str | None = args.registry_username
     password: str | None = None
+    source = "--registry-username"
     if args.registry_password_stdin:
         if not username:
             raise InputError("--registry-password-stdin needs --registry-username")
@@ -190,9 +191,11 @@ def registry(args: argparse.Namespace, env: Environment) -> RegistryOptions:
                 "set both AUTODEPLOY_REGISTRY_USERNAME and AUTODEPLOY_REGISTRY_PASSWORD, or neither"
             )
         username, password = env.registry_username, report.secret(env.registry_password)
+        source = "AUTODEPLOY_REGISTRY_USERNAME"
     return RegistryOptions(
         username=username,
         password=password,
+        credentials_source=source,
         insecure_registries=tuple(insecure_host(value) for value in args.insecure_registry),
         docker_config_dir=env.docker_config,
         digest_from=args.digest_from,

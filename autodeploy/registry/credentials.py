@@ -1,11 +1,12 @@
 """Where a registry's credentials come from, first match wins:
 
-1. `--registry-username` / `--registry-password-stdin` (RegistryOptions.username and .password),
-2. the variables AUTODEPLOY_REGISTRY_USERNAME and AUTODEPLOY_REGISTRY_PASSWORD,
-   both of which belong to one registry: RegistryOptions.credentials_host (`--registry-host`), else
-   the one the caller names (the registry of the image being deployed); other registries never
-   see them,
-3. Docker's config.json in $DOCKER_CONFIG or ~/.docker: a `credHelpers` entry for the host or a
+1. RegistryOptions.username and .password: `--registry-username` / `--registry-password-stdin`, or
+   the variables AUTODEPLOY_REGISTRY_USERNAME and AUTODEPLOY_REGISTRY_PASSWORD (the entrypoints
+   read them), which belong to one registry: RegistryOptions.credentials_host (`--registry-host`),
+   else the one the caller names (the registry of the image being deployed); other registries
+   never see them,
+2. Docker's config.json in RegistryOptions.docker_config_dir ($DOCKER_CONFIG) or ~/.docker: a
+   `credHelpers` entry for the host or a
    `credsStore` runs `docker-credential-<name> get`; else an `auths` entry (`auth`, or
    `username` and `password`).
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +29,6 @@ from autodeploy.errors import InputError, RegistryError
 from autodeploy.imageref import DOCKER_HUB, DOCKER_HUB_ALIASES
 from autodeploy.registry.options import RegistryOptions
 
-ENV_USERNAME = "AUTODEPLOY_REGISTRY_USERNAME"
-ENV_PASSWORD = "AUTODEPLOY_REGISTRY_PASSWORD"
 HELPER_TIMEOUT = 30.0
 
 # The server address Docker stores Docker Hub credentials under.
@@ -70,21 +68,12 @@ def _explicit(options: RegistryOptions) -> Credential | None:
     if options.username is not None or options.password is not None:
         if not options.username or not options.password:
             raise InputError("--registry-username needs --registry-password-stdin, and the other way round")
-        return Credential(options.username, report.secret(options.password), "--registry-username")
-    username, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
-    if username or password:
-        if not username or not password:
-            raise InputError(f"set both {ENV_USERNAME} and {ENV_PASSWORD}, or neither")
-        return Credential(username, report.secret(password), ENV_USERNAME)
+        return Credential(options.username, report.secret(options.password), options.credentials_source)
     return None
 
 
 def docker_config_dir(options: RegistryOptions) -> Path:
-    if options.docker_config_dir:
-        return Path(options.docker_config_dir)
-    if os.environ.get("DOCKER_CONFIG"):
-        return Path(os.environ["DOCKER_CONFIG"])
-    return Path.home() / ".docker"
+    return Path(options.docker_config_dir) if options.docker_config_dir else Path.home() / ".docker"
 
 
 def _host_of(key: str) -> str:

@@ -17,6 +17,7 @@ class RegistryOptions:
     username: str | None = None
     # Registered with autodeploy.report.secret() by whoever read it; kept out of repr for --debug tracebacks.
     password: str | None = field(default=None, repr=False)
+    credentials_source: str = field(default="--registry-username", compare=False)  # for messages
     # The one registry explicit credentials (username/password above, or AUTODEPLOY_REGISTRY_*) are
     # sent to: --registry-host, else the registry of the image being deployed. None: the registry
     # of the first image resolved with these options. Docker's config.json is per host already.
