@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 from autodeploy.deploys import FileHistory, FileVersion
 from autodeploy.errors import GitError
-from autodeploy.github.options import PullOptions
 from autodeploy.imageref import ImageRef
-from autodeploy.options import GitHubOptions, Location
+from autodeploy.options import GitHubOptions, Location, PullOptions
 from autodeploy.pipeline import Adapters, GitopsRepo, SourceHistory
 from autodeploy.plan import Relation
-from autodeploy.registry.options import RegistryOptions
+from autodeploy.registry.access import RegistryOptions
 from autodeploy.request import Provenance
 
 if TYPE_CHECKING:
@@ -134,7 +133,7 @@ class Connection:
     guard), each made on first use, so a GitHub App mints one installation token per command."""
 
     def __init__(self, options: GitHubOptions) -> None:
-        from autodeploy.github.options import ClientOptions
+        from autodeploy.github.connection import ClientOptions
 
         self.options = options
         self.client_options = ClientOptions(api_url=options.api_url, max_wait=options.max_wait)

@@ -9,7 +9,7 @@ from autodeploy.deploys import Deploy
 from autodeploy.options import DeployOptions, HistoryOptions, ResolveOptions, RollbackOptions
 from autodeploy.pipeline import Outcome
 from autodeploy.registry import Resolved
-from autodeploy.registry.options import RegistryOptions
+from autodeploy.registry.access import RegistryOptions
 
 
 def deploy(options: DeployOptions) -> Outcome:

@@ -8,12 +8,20 @@ from dataclasses import dataclass, field
 
 from autodeploy.environment import PushEvent
 from autodeploy.github.credentials import Credentials
-from autodeploy.github.options import PullOptions
 from autodeploy.imageref import ImageRef
 from autodeploy.plan import Settings, Target
-from autodeploy.registry.options import RegistryOptions
+from autodeploy.registry.access import RegistryOptions
 
 DEFAULT_GITHUB_MAX_WAIT = 300.0
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """What autodeploy adds to the pull requests it opens."""
+
+    reviewers: tuple[str, ...] = ()  # users, or ORG/TEAM for teams
+    merge_method: str = "merge"
+    draft: bool = False
 
 
 @dataclass(frozen=True)

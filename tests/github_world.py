@@ -17,14 +17,15 @@ from github.Auth import Token
 from github_fake import TOKEN, FakeGitHub, Repo
 
 from autodeploy import pipeline
+from autodeploy.environment import Environment, PushEvent
 from autodeploy.github.api import RepoApi
 from autodeploy.github.client import Client
-from autodeploy.environment import Environment, PushEvent
+from autodeploy.github.connection import ClientOptions
 from autodeploy.github.guard import CompareHistory
-from autodeploy.github.options import ClientOptions, PullOptions
 from autodeploy.github.repo import GitHubRepo
 from autodeploy.imagefile import Block, scaffold, write_block
 from autodeploy.imageref import parse
+from autodeploy.options import PullOptions
 from autodeploy.plan import DeployRequest, Settings, Target
 
 GITOPS = "team/gitops"

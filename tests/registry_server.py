@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from autodeploy.registry.options import RegistryOptions
+from autodeploy.registry.access import RegistryOptions
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
-from test_action import DIGEST, Workspace, make_workspace
-
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from ruamel.yaml import YAML
+from test_action import DIGEST, Workspace, make_workspace
 
 from autodeploy import __version__
 from autodeploy.action import inputs as action_inputs

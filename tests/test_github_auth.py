@@ -13,7 +13,7 @@ from autodeploy.errors import GitHubError, InputError
 from autodeploy.github import auth
 from autodeploy.github import credentials as credentials_module
 from autodeploy.github.api import RepoApi
-from autodeploy.github.options import ClientOptions
+from autodeploy.github.connection import ClientOptions
 from autodeploy.github.repo import GitHubRepo
 
 APP_ID = 4242

@@ -11,9 +11,9 @@ import pytest
 from github_world import GITOPS, SOURCE, World, digest, image_yaml, push_event
 
 from autodeploy import pipeline
-from autodeploy.github.options import PullOptions
 from autodeploy.github.prbody import State, read_state, write_body
 from autodeploy.imagefile import read_block
+from autodeploy.options import PullOptions
 from autodeploy.plan import Facts, Settings, plan_deploy
 
 CONTENTS = "GET /repos/{owner}/{repo}/contents/{path}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from github_world import SOURCE, World, image_yaml, push_event
 
-from autodeploy.environment import Environment, PushEvent
+from autodeploy.environment import Environment
 from autodeploy.imagefile import read_block
 from autodeploy.plan import Relation
 

@@ -20,7 +20,7 @@ from misbehaving import (
 
 from autodeploy.errors import GitHubError
 from autodeploy.github.client import Client
-from autodeploy.github.options import ClientOptions
+from autodeploy.github.connection import ClientOptions
 from autodeploy.retry import Deadline
 
 BOUND = 1.0

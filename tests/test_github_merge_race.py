@@ -15,9 +15,9 @@ from github_fake import FakeGitHub, Repo
 from github_world import World
 
 from autodeploy import report
-from autodeploy.github.options import PullOptions
 from autodeploy.github.prbody import read_state
 from autodeploy.imagefile import read_block
+from autodeploy.options import PullOptions
 from autodeploy.pipeline import Outcome
 
 TRIALS = 50

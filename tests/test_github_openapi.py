@@ -17,8 +17,9 @@ from github_world import GITOPS, World, image_yaml, with_block
 
 from autodeploy.github import auth
 from autodeploy.github.api import RepoApi
+from autodeploy.github.connection import ClientOptions
 from autodeploy.github.files import GitHubFileHistory
-from autodeploy.github.options import ClientOptions, PullOptions
+from autodeploy.options import PullOptions
 
 EXTRACT = Path(__file__).resolve().parent / "openapi" / "extract.py"
 

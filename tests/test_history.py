@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from checkouts import example_checkout, git
 
+from autodeploy.deploys import Deploy, FileVersion, choose, deploys
 from autodeploy.errors import InputError
 from autodeploy.gitlocal import GitFileHistory
-from autodeploy.deploys import Deploy, FileVersion, choose, deploys
 from autodeploy.imagefile import Block, write_block
 
 PATH = "my-api/production/image.yaml"

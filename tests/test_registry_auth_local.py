@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from registry_server import PASSWORD, USERNAME, LocalRegistry, Seeded, sha256, registry_options
+from registry_server import PASSWORD, USERNAME, LocalRegistry, Seeded, registry_options, sha256
 
 from autodeploy import imageref, report
 from autodeploy.errors import RegistryError
-from autodeploy.registry import RegistryOptions, resolve
+from autodeploy.registry import resolve
 
 pytestmark = pytest.mark.usefixtures("registry_env")
 

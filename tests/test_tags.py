@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autodeploy.errors import InputError
 from autodeploy.action.tags import choose
+from autodeploy.errors import InputError
 
 # docker/metadata-action's `tags` output as a branch build and a release produce it (newline-separated).
 BRANCH_BUILD = "ghcr.io/my-team/my-api:main-1a2b3c4\n"

@@ -11,18 +11,19 @@ from autodeploy.action import envmap, tags
 from autodeploy.environment import Environment
 from autodeploy.errors import InputError
 from autodeploy.github import credentials
-from autodeploy.github.options import DEFAULT_API_URL, PullOptions
+from autodeploy.github.connection import DEFAULT_API_URL
 from autodeploy.imageref import parse
 from autodeploy.options import (
     DEFAULT_GITHUB_MAX_WAIT,
     DeployOptions,
     GitHubOptions,
     Location,
+    PullOptions,
     RollbackOptions,
     WriteOptions,
 )
 from autodeploy.plan import DEFAULT_PATH_TEMPLATE, Settings
-from autodeploy.registry.options import RegistryOptions
+from autodeploy.registry.access import RegistryOptions
 
 # Every input action.yml declares, with the default it declares there (tests hold the two equal).
 INPUTS: Mapping[str, str] = {

@@ -4,8 +4,14 @@ locally with --dry-run. Secrets never appear; they travel in variables (README, 
 from __future__ import annotations
 
 from autodeploy import plan
-from autodeploy.github.options import PullOptions
-from autodeploy.options import DEFAULT_GITHUB_MAX_WAIT, DeployOptions, Location, RollbackOptions, WriteOptions
+from autodeploy.options import (
+    DEFAULT_GITHUB_MAX_WAIT,
+    DeployOptions,
+    Location,
+    PullOptions,
+    RollbackOptions,
+    WriteOptions,
+)
 from autodeploy.plan import Settings
 
 

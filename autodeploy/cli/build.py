@@ -10,19 +10,20 @@ from autodeploy import report, targets, validate
 from autodeploy.environment import Environment
 from autodeploy.errors import InputError
 from autodeploy.github import credentials
-from autodeploy.github.options import DEFAULT_API_URL, PullOptions
+from autodeploy.github.connection import DEFAULT_API_URL
 from autodeploy.imageref import parse
 from autodeploy.options import (
     DeployOptions,
     GitHubOptions,
     HistoryOptions,
     Location,
+    PullOptions,
     ResolveOptions,
     RollbackOptions,
     WriteOptions,
 )
 from autodeploy.plan import DeployRequest, Settings
-from autodeploy.registry.options import RegistryOptions
+from autodeploy.registry.access import RegistryOptions
 
 Options = DeployOptions | RollbackOptions | HistoryOptions | ResolveOptions
 

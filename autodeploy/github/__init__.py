@@ -1,6 +1,6 @@
 """The GitOps repo on GitHub, through the REST API (GraphQL only to enable auto-merge).
 
-    options      ClientOptions (API URL, retry and wait bounds) and PullOptions (pure)
+    connection   ClientOptions: the API URL and the bounds on time and attempts (pure)
     credentials  which token or GitHub App reaches the GitOps repo (pure)
     client       Client: PyGithub's Requester with bounded retries; maps failures to one-line errors
     auth         a Client for the chosen credentials: the token, or an App's installation token

@@ -9,8 +9,8 @@ from __future__ import annotations
 from autodeploy import report
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github.client import Client
+from autodeploy.github.connection import ClientOptions
 from autodeploy.github.credentials import ENV_ACTIONS_TOKEN, ENV_TOKEN, App, Credentials
-from autodeploy.github.options import ClientOptions
 
 TOKEN_HINT = f"check the token in {ENV_TOKEN} or {ENV_ACTIONS_TOKEN} (wrong, expired or revoked?)"
 APP_HINT = "check --app-id and the App's private key (was the key revoked?)"

@@ -27,7 +27,7 @@ import requests
 
 from autodeploy import __version__, report, retry, transport
 from autodeploy.errors import AutodeployError, GitHubError, InputError
-from autodeploy.github.options import ClientOptions
+from autodeploy.github.connection import ClientOptions
 
 if TYPE_CHECKING:
     from github.Auth import Auth

@@ -18,9 +18,9 @@ from autodeploy import report
 from autodeploy.errors import ConflictError
 from autodeploy.github.api import RepoApi
 from autodeploy.github.models import Pull
-from autodeploy.github.options import PullOptions
 from autodeploy.github.prbody import Row, State, merge_rows, read_state, write_body
 from autodeploy.github.rows import rows_from_comparison
+from autodeploy.options import PullOptions
 from autodeploy.plan import DeployPlan
 
 MAX_BODY_REWRITES = 3

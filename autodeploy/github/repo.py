@@ -34,10 +34,10 @@ from autodeploy.errors import ConflictError, GitHubError, StaleSnapshot
 from autodeploy.github import derive, refresh
 from autodeploy.github.api import RepoApi
 from autodeploy.github.models import Commit, Pull, blob_sha
-from autodeploy.github.options import PullOptions
 from autodeploy.github.prbody import Row, State, has_section, merge_rows, read_state
 from autodeploy.github.pulls import PullRequests
 from autodeploy.github.rows import path_pattern, rows_from_comparison
+from autodeploy.options import PullOptions
 from autodeploy.pipeline import Applied, Snapshot
 from autodeploy.plan import Change, DeployPlan, DeployRequest
 

@@ -26,6 +26,7 @@ import requests
 from autodeploy import __version__, report, retry, transport, validate
 from autodeploy.errors import RegistryError
 from autodeploy.imageref import ImageRef
+from autodeploy.registry.access import RegistryOptions
 from autodeploy.registry.auth import Authenticator, Call
 from autodeploy.registry.manifest import (
     ACCEPT,
@@ -36,7 +37,6 @@ from autodeploy.registry.manifest import (
     media_type_of,
     sha256_digest,
 )
-from autodeploy.registry.options import RegistryOptions
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})

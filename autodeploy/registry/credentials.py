@@ -27,7 +27,7 @@ from typing import Any
 from autodeploy import report
 from autodeploy.errors import InputError, RegistryError
 from autodeploy.imageref import DOCKER_HUB, DOCKER_HUB_ALIASES
-from autodeploy.registry.options import RegistryOptions
+from autodeploy.registry.access import RegistryOptions
 
 HELPER_TIMEOUT = 30.0
 

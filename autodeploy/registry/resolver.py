@@ -18,10 +18,10 @@ from autodeploy import retry
 from autodeploy.errors import InputError, RegistryError
 from autodeploy.imageref import ImageRef
 from autodeploy.registry import Resolved, credentials
+from autodeploy.registry.access import RegistryOptions
 from autodeploy.registry.auth import Authenticator
 from autodeploy.registry.client import RegistryClient, allows_plain_http, budget_for
 from autodeploy.registry.manifest import MAX_CONFIG_BYTES, Manifest, ManifestError, labels_from_config
-from autodeploy.registry.options import RegistryOptions
 
 _MAX_INDEX_DEPTH = 3  # an index of indexes is legal; an endless chain is not
 

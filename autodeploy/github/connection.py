@@ -1,4 +1,5 @@
-"""How to reach GitHub and what the pull request looks like; pure, so flags can build it without PyGithub."""
+"""How to reach GitHub: the API, and the bounds on time and attempts; pure, so both entrypoints can
+build it without PyGithub."""
 
 from __future__ import annotations
 
@@ -24,12 +25,3 @@ class ClientOptions:
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)  # epoch seconds
     # What max_wait is measured on; tests give it the clock their sleep advances.
     monotonic: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class PullOptions:
-    """What autodeploy adds to the pull requests it opens."""
-
-    reviewers: tuple[str, ...] = ()  # users, or ORG/TEAM for teams
-    merge_method: str = "merge"
-    draft: bool = False
