@@ -6,6 +6,7 @@ which option; PyGithub, requests and docker are imported only when an adapter ne
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from autodeploy.deploys import FileHistory, FileVersion
@@ -16,6 +17,7 @@ from autodeploy.pipeline import Adapters, GitopsRepo, SourceHistory
 from autodeploy.plan import Relation
 from autodeploy.registry.access import RegistryOptions
 from autodeploy.request import Provenance
+from autodeploy.retry import Deadline
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,13 +34,14 @@ def open_adapters(
     pull: PullOptions | None = None,
     guard: bool = False,
     source_dir: str | None = None,
+    deadline: Deadline | None = None,
 ) -> Adapters:
     """Adapters for one command; with `guard`, a source history for the downgrade guard: a local
     clone of the source repo (`source_dir`, or the current directory when it is one), then GitHub's
     compare API (a shallow clone that lacks a commit defers to GitHub)."""
-    images = RegistryImages(registry)
+    images = RegistryImages(replace(registry, deadline=deadline))
     if location.github is not None:
-        connection = Connection(location.github)
+        connection = Connection(location.github, deadline)
         repo: GitopsRepo = connection.repo(pull or PullOptions())
         files: FileHistory = connection.file_history()
     else:
@@ -53,7 +56,7 @@ def open_adapters(
         if location.github is not None:
             sources.append(connection.source_history())
         history = FirstKnown(sources)
-    return Adapters(repo=repo, images=images, files=files, source_history=history)
+    return Adapters(repo=repo, images=images, files=files, source_history=history, deadline=deadline)
 
 
 class SourceClone:
@@ -132,11 +135,13 @@ class Connection:
     """The clients of one command: one for the GitOps repo, one for the source repo (the downgrade
     guard), each made on first use, so a GitHub App mints one installation token per command."""
 
-    def __init__(self, options: GitHubOptions) -> None:
+    def __init__(self, options: GitHubOptions, deadline: Deadline | None = None) -> None:
         from autodeploy.github.connection import ClientOptions
 
         self.options = options
-        self.client_options = ClientOptions(api_url=options.api_url, max_wait=options.max_wait)
+        self.client_options = ClientOptions(
+            api_url=options.api_url, max_wait=options.max_wait, deadline=deadline
+        )
         self._client: Client | None = None
         self._guard: Client | None = None
         self._api: RepoApi | None = None

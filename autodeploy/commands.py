@@ -3,6 +3,8 @@ pipeline; printing is the entrypoints' (through `render`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from autodeploy import pipeline
 from autodeploy.adapters import RegistryImages, open_adapters
 from autodeploy.deploys import Deploy
@@ -10,6 +12,7 @@ from autodeploy.options import DeployOptions, HistoryOptions, ResolveOptions, Ro
 from autodeploy.pipeline import Outcome
 from autodeploy.registry import Resolved
 from autodeploy.registry.access import RegistryOptions
+from autodeploy.retry import Deadline
 
 
 def deploy(options: DeployOptions) -> Outcome:
@@ -20,21 +23,30 @@ def deploy(options: DeployOptions) -> Outcome:
         pull=write.pull,
         guard=not options.allow_downgrade,
         source_dir=options.source_dir,
+        deadline=_deadline(options.deadline),
     )
     return pipeline.deploy_images(options, adapters)
 
 
 def rollback(options: RollbackOptions) -> Outcome:
-    adapters = open_adapters(options.location, options.write.registry, pull=options.write.pull)
+    write = options.write
+    adapters = open_adapters(
+        options.location, write.registry, pull=write.pull, deadline=_deadline(options.deadline)
+    )
     return pipeline.roll_back(options, adapters)
 
 
 def history(options: HistoryOptions) -> tuple[Deploy, ...]:
-    adapters = open_adapters(options.location, RegistryOptions())
+    adapters = open_adapters(options.location, RegistryOptions(), deadline=_deadline(options.deadline))
     return tuple(pipeline.read_history(adapters.files, options.path, limit=options.limit))
 
 
 def resolve(options: ResolveOptions) -> tuple[Resolved, ...]:
     """One registry lookup per reference: nothing to plan, so no pipeline."""
-    images = RegistryImages(options.registry)
+    images = RegistryImages(replace(options.registry, deadline=_deadline(options.deadline)))
     return tuple(images.lookup(ref, with_labels=options.with_labels) for ref in options.images)
+
+
+def _deadline(seconds: float) -> Deadline:
+    """The command's deadline starts when the command does, and every adapter keeps to it."""
+    return Deadline.after(seconds, "--deadline")

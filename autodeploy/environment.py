@@ -59,6 +59,7 @@ class Environment:
     # Defaults for flags.
     gitops_repo: str | None = None  # AUTODEPLOY_GITOPS_REPO
     base_branch: str | None = None  # AUTODEPLOY_BASE_BRANCH
+    deadline: str | None = None  # AUTODEPLOY_DEADLINE
 
     @classmethod
     def read(cls, env: Mapping[str, str]) -> Environment:
@@ -87,6 +88,7 @@ class Environment:
             docker_config=get("DOCKER_CONFIG"),
             gitops_repo=get("AUTODEPLOY_GITOPS_REPO"),
             base_branch=get("AUTODEPLOY_BASE_BRANCH"),
+            deadline=get("AUTODEPLOY_DEADLINE"),
         )
 
 

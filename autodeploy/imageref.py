@@ -85,3 +85,12 @@ def parse(reference: str) -> ImageRef:
         tag=validate.tag(tag) if tag is not None else None,
         digest=validate.digest(digest) if digest else None,
     )
+
+
+def registry_host(value: str, kind: str) -> str:
+    """HOST[:PORT] of a registry, lowercased and checked the way a reference's registry part is."""
+    text = value.strip().lower().removeprefix("https://").removeprefix("http://").removesuffix("/")
+    if not text or "/" in text:
+        raise InputError(f"{kind} {value!r} is not HOST or HOST:PORT")
+    parse(f"{text}/x")  # raises InputError for an invalid host
+    return text

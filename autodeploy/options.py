@@ -13,6 +13,7 @@ from autodeploy.plan import Settings, Target
 from autodeploy.registry.access import RegistryOptions
 
 DEFAULT_GITHUB_MAX_WAIT = 300.0
+DEFAULT_DEADLINE = 600.0  # seconds a whole command may take, waits and retries included
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class DeployOptions:
     allow_downgrade: bool = False
     source_dir: str | None = None  # a clone of the source repo for the downgrade guard
     write: WriteOptions = field(default_factory=WriteOptions)
+    deadline: float = DEFAULT_DEADLINE  # --deadline
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class RollbackOptions:
     commit_from_image: bool = False
     workflow_repo: str | None = None  # GITHUB_REPOSITORY, when the history recorded no repository
     write: WriteOptions = field(default_factory=WriteOptions)
+    deadline: float = DEFAULT_DEADLINE  # --deadline
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class HistoryOptions:
     env: str
     path: str  # the image file, rendered from --path-template
     limit: int = 20
+    deadline: float = DEFAULT_DEADLINE  # --deadline
 
 
 @dataclass(frozen=True)
@@ -104,3 +108,4 @@ class ResolveOptions:
     images: tuple[ImageRef, ...]
     registry: RegistryOptions = field(default_factory=RegistryOptions)
     with_labels: bool = False  # --json: media type, platforms and labels too
+    deadline: float = DEFAULT_DEADLINE  # --deadline

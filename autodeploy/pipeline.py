@@ -13,7 +13,6 @@ pipeline reads again and plans again, a bounded number of times.
 from __future__ import annotations
 
 import posixpath
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,6 +26,7 @@ from autodeploy.imageref import ImageRef
 from autodeploy.options import DeployOptions, RollbackOptions
 from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
 from autodeploy.request import Provenance
+from autodeploy.retry import Deadline, backoff, seconds_text
 
 MAX_ATTEMPTS = 6
 
@@ -122,6 +122,7 @@ class Adapters:
     images: ImageSource
     files: FileHistory
     source_history: SourceHistory | None = None  # the downgrade guard's; None: no guard
+    deadline: Deadline | None = None  # the command's, which every adapter keeps to as well
 
 
 def deploy_images(options: DeployOptions, adapters: Adapters) -> Outcome:
@@ -132,7 +133,13 @@ def deploy_images(options: DeployOptions, adapters: Adapters) -> Outcome:
     )
     deploy_request = request.for_deploy(options, targets, provenance)
     history = None if options.allow_downgrade else adapters.source_history
-    return deploy(deploy_request, adapters.repo, history=history, dry_run=options.write.dry_run)
+    return deploy(
+        deploy_request,
+        adapters.repo,
+        history=history,
+        dry_run=options.write.dry_run,
+        deadline=adapters.deadline,
+    )
 
 
 def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
@@ -187,7 +194,13 @@ def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
                 "the registry was not asked whether it still holds this digest (--no-registry-check)"
             )
     rollback_request = request.for_rollback(options, chosen, digest, provenance, notes=tuple(notes))
-    return deploy(rollback_request, adapters.repo, history=None, dry_run=options.write.dry_run)
+    return deploy(
+        rollback_request,
+        adapters.repo,
+        history=None,
+        dry_run=options.write.dry_run,
+        deadline=adapters.deadline,
+    )
 
 
 def read_history(files: FileHistory, path: str, *, limit: int) -> Iterator[Deploy]:
@@ -229,8 +242,10 @@ def deploy(
     dry_run: bool = False,
     max_attempts: int = MAX_ATTEMPTS,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: Deadline | None = None,
 ) -> Outcome:
-    """Plan the deploy against the repo as it is now and apply it; re-plan when a race is lost."""
+    """Plan the deploy against the repo as it is now and apply it; re-plan when a race is lost, with
+    backoff, a bounded number of times, and never past the command's deadline."""
     relations: dict[tuple[str, str], Relation] = {}
     for attempt in range(1, max_attempts + 1):
         snapshot = read_facts(request, repo, exact=dry_run)
@@ -256,7 +271,13 @@ def deploy(
                 ) from exc
             report.info(f"{exc}; reading again (attempt {attempt + 1} of {max_attempts})")
             if not isinstance(exc, StaleSnapshot):
-                sleep(min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random()))
+                wait = backoff(attempt, base=0.25, cap=8.0)
+                if deadline is not None and not deadline.allows(wait):
+                    raise ConflictError(
+                        f"{exc}; no time left to try again "
+                        f"({seconds_text(deadline.seconds)}, {deadline.name})"
+                    ) from exc
+                sleep(wait)
             continue
         return Outcome(plan, snapshot, applied)
     raise AssertionError("unreachable")

@@ -295,3 +295,18 @@ def test_default_branch_from_the_event(tmp_path: Path) -> None:
     assert env_for("refs/heads/main") == "staging"
     event.unlink()
     assert env_for("refs/heads/main") == "staging"
+
+
+def test_limits_and_the_registry_host_round_trip_too() -> None:
+    made = options(
+        deadline="45",
+        registry_username="robot",
+        registry_password="pa55word",
+        registry_host="Harbor.Example.com",
+    )
+    assert made.deadline == 45 and made.write.registry.credentials_host == "harbor.example.com"
+    assert argv(made)[-4:] == ["--registry-host", "harbor.example.com", "--deadline", "45"]
+    env = dataclasses.replace(
+        GITHUB, github_token="t0ken-value", registry_username="robot", registry_password="pa55word"
+    )
+    assert through_the_cli(made, env) == made

@@ -43,6 +43,8 @@ ALTERNATIVES = {
     "private-key": "-----BEGIN KEY-----\nabcd\n-----END KEY-----",
     "registry-username": "robot",
     "registry-password": "hunter2-pw",
+    "registry-host": "harbor.example.com",
+    "deadline": "30",
     "base-branch": "trunk",
     "branch": "deploy-{env}",
     "protected-branches": "release/*",

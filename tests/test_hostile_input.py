@@ -222,3 +222,42 @@ def test_every_control_format_and_separator_character_is_refused() -> None:
             with pytest.raises(InputError):
                 validate.plain("label", f"a{char}b")
     assert validate.plain("label", "déploiement-日本-✓") == "déploiement-日本-✓"
+
+
+# -- the command deadline, through the whole CLI ---------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["resolve", "deploy"])
+def test_a_silent_server_ends_the_command_at_its_deadline(
+    serve, command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from misbehaving import SILENT, SLACK
+
+    server = serve(lambda request: SILENT)
+    host = server.url("/").split("/")[2]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_API_URL", server.url("").rstrip("/"))
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_deadline_test_token_0000")
+    monkeypatch.delenv("AUTODEPLOY_GITHUB_TOKEN", raising=False)
+    if command == "resolve":  # the registry, whose own bound (120 s) is far off
+        argv = ["resolve", f"{host}/team/api:1.0.0", "--deadline", "1"]
+    else:  # GitHub, whose own bound (300 s) is far off
+        argv = [
+            "deploy", "--gitops-repo", "team/gitops", "--app", "api", "--env", "staging",
+            "--tag", "registry.example.com/team/api:1.0.0", "--digest", DIGEST,
+            "--commit", COMMIT, "--source-repo", "team/api", "--deadline", "1",
+        ]  # fmt: skip
+    started = time.monotonic()
+    line = one_line_error(capsys, argv, code=1)
+    assert time.monotonic() - started < 1.0 + SLACK + 1.0
+    assert "--deadline" in line and "1 s" in line, line
+
+
+def test_a_deadline_that_is_not_a_number(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "--deadline must be a number of seconds above 0" in one_line_error(
+        capsys, ["resolve", "ghcr.io/a/b:1", "--deadline", "0"]
+    )
+    monkeypatch.setenv("AUTODEPLOY_DEADLINE", "soon")
+    assert "AUTODEPLOY_DEADLINE 'soon' is not a number" in one_line_error(
+        capsys, ["resolve", "ghcr.io/a/b:1"]
+    )

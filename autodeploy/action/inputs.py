@@ -12,8 +12,9 @@ from autodeploy.environment import Environment
 from autodeploy.errors import InputError
 from autodeploy.github import credentials
 from autodeploy.github.connection import DEFAULT_API_URL
-from autodeploy.imageref import parse
+from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
+    DEFAULT_DEADLINE,
     DEFAULT_GITHUB_MAX_WAIT,
     DeployOptions,
     GitHubOptions,
@@ -42,6 +43,8 @@ INPUTS: Mapping[str, str] = {
     "private-key": "",
     "registry-username": "",
     "registry-password": "",
+    "registry-host": "",
+    "deadline": "",
     "base-branch": "",
     "branch": "",
     "protected-branches": "",
@@ -125,6 +128,7 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
             workflow_repo=env.repository,
             allow_downgrade=_bool("allow-downgrade", inputs["allow-downgrade"]),
             write=write,
+            deadline=_deadline(inputs["deadline"]),
         )
     if len(apps) > 1 or len(envs) > 1:
         raise InputError("mode: rollback takes one app and one env")
@@ -146,6 +150,7 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
         registry_check=_bool("registry-check", inputs["registry-check"]),
         workflow_repo=env.repository,
         write=write,
+        deadline=_deadline(inputs["deadline"]),
     )
 
 
@@ -226,10 +231,16 @@ def _write(inputs: Mapping[str, str], env: Environment) -> WriteOptions:
     username, password = inputs["registry-username"] or None, inputs["registry-password"] or None
     if bool(username) != bool(password):
         raise InputError("give both inputs registry-username and registry-password, or neither")
+    host = inputs["registry-host"]
+    if host and (not username or "/" in host):
+        raise InputError(
+            "input registry-host is the HOST[:PORT] that registry-username belongs to; give both"
+        )
     registry = RegistryOptions(
         username=username,
         password=password,
         credentials_source="the input registry-username",
+        credentials_host=registry_host(host, "input registry-host") if host else None,
         docker_config_dir=env.docker_config,
     )
     return WriteOptions(
@@ -242,6 +253,18 @@ def _auto_merge(value: str, default: tuple[str, ...]) -> tuple[str, ...]:
     if [env.lower() for env in envs] in (["false"], ["none"]):
         return ()
     return tuple(envs) if envs else default
+
+
+def _deadline(value: str) -> float:
+    if not value:
+        return DEFAULT_DEADLINE
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise InputError(f"input deadline must be a number of seconds above 0, not {value!r}")
+    return seconds
 
 
 def _steps(value: str) -> int:

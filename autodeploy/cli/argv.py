@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from autodeploy import plan
 from autodeploy.options import (
+    DEFAULT_DEADLINE,
     DEFAULT_GITHUB_MAX_WAIT,
     DeployOptions,
     Location,
@@ -13,12 +14,14 @@ from autodeploy.options import (
     WriteOptions,
 )
 from autodeploy.plan import Settings
+from autodeploy.registry.access import DEFAULT_MAX_WAIT as DEFAULT_REGISTRY_MAX_WAIT
 
 
 def argv(options: DeployOptions | RollbackOptions) -> list[str]:
-    if isinstance(options, RollbackOptions):
-        return _rollback(options)
-    return _deploy(options)
+    args = _rollback(options) if isinstance(options, RollbackOptions) else _deploy(options)
+    if options.deadline != DEFAULT_DEADLINE:
+        args += ["--deadline", f"{options.deadline:g}"]
+    return args
 
 
 def _deploy(options: DeployOptions) -> list[str]:
@@ -87,6 +90,9 @@ def _write(write: WriteOptions, location: Location) -> list[str]:
         args += _pull(write.pull, settings, defaults)
     registry = write.registry
     args += [arg for host in registry.insecure_registries for arg in ("--insecure-registry", host)]
+    args += _flag("--registry-host", registry.credentials_host)
+    if registry.max_wait != DEFAULT_REGISTRY_MAX_WAIT:
+        args += ["--registry-max-wait", f"{registry.max_wait:g}"]
     if registry.digest_from != "registry":
         args += ["--digest-from", registry.digest_from]
     return args + _switch("--dry-run", write.dry_run)

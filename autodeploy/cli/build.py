@@ -4,6 +4,7 @@ argparse Namespace ends here."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from autodeploy import report, targets, validate
@@ -11,8 +12,9 @@ from autodeploy.environment import Environment
 from autodeploy.errors import InputError
 from autodeploy.github import credentials
 from autodeploy.github.connection import DEFAULT_API_URL
-from autodeploy.imageref import parse
+from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
+    DEFAULT_DEADLINE,
     DeployOptions,
     GitHubOptions,
     HistoryOptions,
@@ -30,13 +32,28 @@ Options = DeployOptions | RollbackOptions | HistoryOptions | ResolveOptions
 
 def options(args: argparse.Namespace, env: Environment) -> Options:
     command: str = args.command
+    built: Options
     if command in ("deploy", "plan"):
-        return deploy(args, env, dry_run=command == "plan" or args.dry_run)
-    if command == "rollback":
-        return rollback(args, env)
-    if command == "history":
-        return history(args, env)
-    return resolve(args, env)
+        built = deploy(args, env, dry_run=command == "plan" or args.dry_run)
+    elif command == "rollback":
+        built = rollback(args, env)
+    elif command == "history":
+        built = history(args, env)
+    else:
+        built = resolve(args, env)
+    return dataclasses.replace(built, deadline=deadline(args.deadline, env))
+
+
+def deadline(given: float | None, env: Environment) -> float:
+    if given is None and env.deadline:
+        try:
+            given = float(env.deadline)
+        except ValueError:
+            raise InputError(f"AUTODEPLOY_DEADLINE {env.deadline!r} is not a number of seconds") from None
+    value = DEFAULT_DEADLINE if given is None else given
+    if not 0 < value < float("inf"):
+        raise InputError(f"--deadline must be a number of seconds above 0, not {value:g}")
+    return value
 
 
 def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> DeployOptions:
@@ -114,7 +131,7 @@ def location(args: argparse.Namespace, env: Environment) -> Location:
 
 
 def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptions:
-    if args.github_max_wait < 0:
+    if not 0 <= args.github_max_wait < float("inf"):
         raise InputError("--github-max-wait must be 0 or more seconds")
     api_url = (env.api_url or DEFAULT_API_URL).rstrip("/")
     if not api_url.startswith(("https://", "http://")):
@@ -193,23 +210,20 @@ def registry(args: argparse.Namespace, env: Environment) -> RegistryOptions:
             )
         username, password = env.registry_username, report.secret(env.registry_password)
         source = "AUTODEPLOY_REGISTRY_USERNAME"
+    if not 0 <= args.registry_max_wait < float("inf"):
+        raise InputError("--registry-max-wait must be 0 or more seconds")
     return RegistryOptions(
         username=username,
         password=password,
         credentials_source=source,
-        insecure_registries=tuple(insecure_host(value) for value in args.insecure_registry),
+        credentials_host=registry_host(args.registry_host, "--registry-host") if args.registry_host else None,
+        max_wait=args.registry_max_wait,
+        insecure_registries=tuple(
+            registry_host(value, "--insecure-registry") for value in args.insecure_registry
+        ),
         docker_config_dir=env.docker_config,
         digest_from=args.digest_from,
     )
-
-
-def insecure_host(value: str) -> str:
-    """HOST[:PORT], checked the way an image reference's registry part is."""
-    text = value.strip().lower().removeprefix("http://").removesuffix("/")
-    if not text or "/" in text:
-        raise InputError(f"--insecure-registry {value!r} is not HOST or HOST:PORT")
-    parse(f"{text}/x")  # raises InputError for an invalid host
-    return text
 
 
 def _one_target(args: argparse.Namespace) -> tuple[str, str]:

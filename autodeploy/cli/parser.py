@@ -8,6 +8,8 @@ from typing import NoReturn
 
 from autodeploy import __version__, plan
 from autodeploy.errors import InputError
+from autodeploy.options import DEFAULT_GITHUB_MAX_WAIT
+from autodeploy.registry.access import DEFAULT_MAX_WAIT as DEFAULT_REGISTRY_MAX_WAIT
 
 COMMANDS: dict[str, str] = {
     "deploy": "pin an image's digest in <app>/<env>/image.yaml and open or update a pull request",
@@ -23,6 +25,16 @@ DEFAULT_AUTO_MERGE_ENVS = ("development",)
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise InputError(f"{message} (see '{self.prog} --help')")
+
+
+def _deadline(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="end the command, with one line, if it runs longer than this in all "
+        "(default: $AUTODEPLOY_DEADLINE, else 600)",
+    )
 
 
 def build_parser(command: str | None) -> Parser:
@@ -41,6 +53,7 @@ def build_parser(command: str | None) -> Parser:
         command_parser = sub.add_parser(name, help=summary, description=summary)
         if name == command:
             _ADDERS[name](command_parser)
+            _deadline(command_parser)
     return parser
 
 
@@ -224,6 +237,20 @@ def _registry(parser: argparse.ArgumentParser, *, commit_from_image: bool) -> No
         default="registry",
         help="ask the registry (default), or the local Docker daemon with its own credentials",
     )
+    group.add_argument(
+        "--registry-host",
+        metavar="HOST",
+        help="the registry --registry-username belongs to, when not the image's own; no other host "
+        "is sent those credentials",
+    )
+    group.add_argument(
+        "--registry-max-wait",
+        type=float,
+        default=DEFAULT_REGISTRY_MAX_WAIT,
+        metavar="SECONDS",
+        help="spend at most this long on registries in all: connecting, reading and retries "
+        "(default: %(default)s)",
+    )
     if commit_from_image:
         group.add_argument(
             "--commit-from-image",
@@ -288,7 +315,8 @@ def _github(parser: argparse.ArgumentParser, *, pull_requests: bool = False) -> 
     group.add_argument(
         "--github-max-wait",
         type=float,
-        default=300.0,
+        default=DEFAULT_GITHUB_MAX_WAIT,
         metavar="SECONDS",
-        help="wait at most this long in all for GitHub rate limits and retries (default: %(default)s)",
+        help="spend at most this long on GitHub in all: connecting, reading, rate limits and retries "
+        "(default: %(default)s)",
     )

@@ -56,4 +56,3 @@ class CompareHistory:
             return Relation.UNKNOWN
         status = got.data.get("status") if isinstance(got.data, dict) else None
         return _RELATIONS.get(str(status), Relation.UNKNOWN)
-

@@ -99,9 +99,7 @@ def _from_docker_config(registry: str, directory: Path) -> Credential | None:
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path} is not UTF-8 text (byte {exc.start}); fix it or set DOCKER_CONFIG"
-        ) from exc
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); fix it or set DOCKER_CONFIG") from exc
     except OSError as exc:
         raise InputError(
             f"cannot read {path}: {exc.strerror}; fix its permissions or set DOCKER_CONFIG"

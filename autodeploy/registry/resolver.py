@@ -90,9 +90,7 @@ def _client(options: RegistryOptions, session: requests.Session | None) -> Regis
     authenticator = _authenticators.get(options)
     if authenticator is None:
         authenticator = Authenticator(
-            lambda registry: credentials.lookup(
-                registry, options, default_host=_first_registry.get(options)
-            ),
+            lambda registry: credentials.lookup(registry, options, default_host=_first_registry.get(options)),
             allows_plain_http=lambda host: allows_plain_http(host, options.insecure_registries),
         )
         _authenticators[options] = authenticator
