@@ -9,7 +9,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from autodeploy.deploys import FileHistory, FileVersion
+from autodeploy.deploys import FileHistory, FileVersion, Pending
 from autodeploy.errors import GitError
 from autodeploy.imageref import ImageRef
 from autodeploy.options import GitHubOptions, Location, PullOptions
@@ -91,6 +91,9 @@ class LocalFiles:
         from autodeploy.gitlocal import GitFileHistory
 
         return GitFileHistory(self.root).versions(path, limit=limit)
+
+    def pending(self, path: str) -> tuple[Pending, ...]:
+        return ()  # a directory has no pull requests
 
 
 class FirstKnown:

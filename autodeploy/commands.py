@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from autodeploy import pipeline
 from autodeploy.adapters import RegistryImages, open_adapters
-from autodeploy.deploys import Deploy
+from autodeploy.deploys import History
 from autodeploy.options import DeployOptions, HistoryOptions, ResolveOptions, RollbackOptions
 from autodeploy.pipeline import Outcome
 from autodeploy.registry import Resolved
@@ -36,9 +36,10 @@ def rollback(options: RollbackOptions) -> Outcome:
     return pipeline.roll_back(options, adapters)
 
 
-def history(options: HistoryOptions) -> tuple[Deploy, ...]:
+def history(options: HistoryOptions) -> History:
     adapters = open_adapters(options.location, RegistryOptions(), deadline=_deadline(options.deadline))
-    return tuple(pipeline.read_history(adapters.files, options.path, limit=options.limit))
+    ran = tuple(pipeline.read_history(adapters.files, options.path, limit=options.limit))
+    return History(ran, adapters.files.pending(options.path))
 
 
 def resolve(options: ResolveOptions) -> tuple[Resolved, ...]:

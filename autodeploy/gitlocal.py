@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from autodeploy.deploys import FileVersion
+from autodeploy.deploys import FileVersion, Pending
 from autodeploy.errors import GitError, InputError
 from autodeploy.plan import Relation
 
@@ -115,6 +115,9 @@ class GitFileHistory:
         if toplevel(repo) is None:
             raise InputError(f"{repo} is not a git checkout: history and rollback read its git log")
         self.repo = repo
+
+    def pending(self, path: str) -> tuple[Pending, ...]:
+        return ()  # a checkout has no pull requests
 
     def versions(self, path: str, *, limit: int) -> Iterator[FileVersion]:
         for entry in log(self.repo, path, limit=limit):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autodeploy import report
-from autodeploy.deploys import Deploy
+from autodeploy.deploys import Deploy, History
 from autodeploy.imageref import ImageRef
 from autodeploy.pipeline import Outcome
 from autodeploy.registry import Resolved
@@ -84,6 +84,25 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def history_json(history: History) -> dict[str, Any]:
+    """`history --json`: what ran, newest first, and apart from it what open pull requests would deploy."""
+    return {
+        "ran": [deploy_json(deploy) for deploy in history.ran],
+        "pending": [
+            {
+                "tag": p.block.tag,
+                "digest": p.block.digest,
+                "source_commit": p.block.commit,
+                "source_repo": p.block.source_repo,
+                "pull_request": p.pull_request,
+                "branch": p.branch,
+                "author": p.author,
+            }
+            for p in history.pending
+        ],
+    }
+
+
 def deploy_json(deploy: Deploy) -> dict[str, Any]:
     block = deploy.block
     return {
@@ -95,15 +114,30 @@ def deploy_json(deploy: Deploy) -> dict[str, Any]:
         "date": deploy.date,
         "author": deploy.author,
         "pull_request": deploy.pull_request,
+        "merged_by": deploy.merged_by,
         "subject": deploy.subject,
     }
 
 
-def history_table(found: Sequence[Deploy]) -> str:
-    rows = [("TAG", "DIGEST", "SOURCE", "GITOPS", "DATE", "BY")]
-    for number, deploy in enumerate(found):
+def history_table(history: History) -> str:
+    rows = [("TAG", "DIGEST", "SOURCE", "GITOPS", "REACHED BASE", "BY")]
+    for pending in history.pending:
+        block = pending.block
+        rows.append(
+            (
+                f"{block.tag} (pending #{pending.pull_request})",
+                (block.digest or "-")[:19],
+                (block.commit or "-")[:12],
+                pending.branch,
+                "-",
+                pending.author,
+            )
+        )
+    for number, deploy in enumerate(history.ran):
         block = deploy.block
         by = deploy.author + (f" (#{deploy.pull_request})" if deploy.pull_request else "")
+        if deploy.merged_by and deploy.merged_by != deploy.author:
+            by += f", merged by {deploy.merged_by}"
         rows.append(
             (
                 (block.tag or "") + (" (now)" if number == 0 else ""),

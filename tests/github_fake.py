@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import github_graphql
 import github_openapi as oas
 import pytest
 import requests
@@ -64,7 +65,6 @@ NEEDS: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/repos/{owner}/{repo}/git/trees"): ("contents", "write"),
     ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): ("contents", "read"),
     ("POST", "/repos/{owner}/{repo}/merges"): ("contents", "write"),
-    ("GET", "/repos/{owner}/{repo}/commits"): ("contents", "read"),
     ("GET", "/repos/{owner}/{repo}/pulls"): ("pull_requests", "read"),
     ("POST", "/repos/{owner}/{repo}/pulls"): ("pull_requests", "write"),
     ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"): ("pull_requests", "write"),
@@ -512,7 +512,8 @@ class FakeGitHub:
             raise Answer(404, "Not Found")
         auth = headers.get("Authorization", "")
         if template == "/graphql":
-            self._authorize(auth, None, ("pull_requests", "write"))
+            mutation = str(body.get("query", "")).lstrip().startswith("mutation")
+            self._authorize(auth, None, ("pull_requests", "write") if mutation else ("contents", "read"))
             return 200, handler(body), {}
         need = NEEDS[(method, template)]
         if need[0] == "jwt":
@@ -1048,27 +1049,6 @@ class FakeGitHub:
                 "POST", "/repos/{owner}/{repo}/merges", 201, self._rest_commit(repo, new)
             )
 
-    def h_get_commits(
-        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
-    ) -> tuple[int, Any]:
-        with self.lock:
-            head = repo.resolve(query.get("sha", repo.default_branch))
-            if head is None:
-                raise Answer(404, "Not Found")
-            path = query.get("path")
-            found = []
-            for sha in sorted(repo.ancestors(head), key=lambda s: -repo.commits[s].seq):
-                commit = repo.commits[sha]
-                before = repo.commits[commit.parents[0]].tree.get(path or "") if commit.parents else None
-                if path is None or commit.tree.get(path) != before:
-                    found.append(sha)
-            per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
-            chosen = found[(page - 1) * per_page : page * per_page]
-            return 200, [
-                self._complete("GET", "/repos/{owner}/{repo}/commits", 200, [self._rest_commit(repo, s)])[0]
-                for s in chosen
-            ]
-
     # -- handlers: pull requests -----------------------------------------------------------------
 
     def h_get_pulls(
@@ -1207,11 +1187,8 @@ class FakeGitHub:
     def h_graphql(self, body: Any) -> Any:
         query, variables = body.get("query", ""), body.get("variables", {})
         if "enablePullRequestAutoMerge" not in query:
-            return {
-                "errors": [
-                    {"type": "UNSUPPORTED", "message": "the fake knows only enablePullRequestAutoMerge"}
-                ]
-            }
+            with self.lock:  # queries: executed on GitHub's schema (tests/github_graphql.py)
+                return github_graphql.execute(self.repos, query, variables)
         with self.lock:
             found = [
                 (r, p)
@@ -1363,7 +1340,6 @@ def _handler_name(method: str, template: str) -> str:
         ("POST", "/repos/{owner}/{repo}/git/trees"): "post_git_trees",
         ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): "get_compare",
         ("POST", "/repos/{owner}/{repo}/merges"): "post_merges",
-        ("GET", "/repos/{owner}/{repo}/commits"): "get_commits",
         ("GET", "/repos/{owner}/{repo}/pulls"): "get_pulls",
         ("POST", "/repos/{owner}/{repo}/pulls"): "post_pulls",
         ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"): "patch_pull",

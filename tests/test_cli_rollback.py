@@ -121,7 +121,7 @@ def test_history_and_rollback(
         main(["history", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "production", "--json"])
         == 0
     )
-    found = json.loads(capsys.readouterr().out)
+    found = json.loads(capsys.readouterr().out)["ran"]
     assert [d["tag"] for d in found] == ["1.2.0", "1.1.0", "1.0.0", "1.3.0"]
     assert found[1]["digest"] == images["1.1.0"].digest and found[1]["source_commit"] == "b" * 40
     assert found[0]["gitops_commit"] == git(gitops, "rev-parse", "HEAD") and found[0]["pull_request"] == 3
@@ -133,7 +133,7 @@ def test_history_and_rollback(
         == 0
     )
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["TAG", "DIGEST", "SOURCE", "GITOPS", "DATE", "BY"]
+    assert table[0].split() == ["TAG", "DIGEST", "SOURCE", "GITOPS", "REACHED", "BASE", "BY"]
     assert table[1].startswith("1.2.0 (now)") and len(table) == 3
 
     rollback = [

@@ -200,7 +200,7 @@ def test_history_through_the_api(github: FakeGitHub, env, capsys) -> None:
     )
 
     assert code == 0, err
-    assert [d["tag"] for d in json.loads(out)][:2] == ["1.0.1", "1.0.0"]
+    assert [d["tag"] for d in json.loads(out)["ran"]][:2] == ["1.0.1", "1.0.0"]
 
 
 def test_the_local_path_never_imports_pygithub(tmp_path) -> None:

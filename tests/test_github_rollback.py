@@ -61,7 +61,7 @@ def test_rollback_through_the_api(
     ]
 
     assert cli.main(["history", *args[1:9], "--json"]) == 0
-    history = json.loads(capsys.readouterr().out)
+    history = json.loads(capsys.readouterr().out)["ran"]
     assert [d["tag"] for d in history][:2] == ["2.1.0", "2.0.0"] and history[1]["digest"] == old.digest
 
     refs_before = dict(world.gitops.refs)

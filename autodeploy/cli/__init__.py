@@ -50,8 +50,8 @@ def run(argv: Sequence[str], env: Environment) -> int:
     elif isinstance(options, HistoryOptions):
         found = commands.history(options)
         if args.json:
-            report.out(json.dumps([render.deploy_json(d) for d in found], indent=2))
-        elif not found:
+            report.out(json.dumps(render.history_json(found), indent=2))
+        elif not found.ran and not found.pending:
             report.info(f"no deploys of {options.app}/{options.env} found")
         else:
             report.out(render.history_table(found))

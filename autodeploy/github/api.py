@@ -120,19 +120,6 @@ class RepoApi:
         )
         return None if got.status == 404 else Comparison.from_json(got.data, doing)
 
-    def commits_touching(self, path: str, branch: str, *, page: int, per_page: int) -> list[Any]:
-        """One page of the commits on `branch` that touched `path`, newest first."""
-        got = self.client.request(
-            "GET",
-            f"{self.prefix}/commits",
-            params={"path": path, "sha": branch, "per_page": per_page, "page": page},
-            doing=f"listing the commits of {path} on {branch} in {self.repo}",
-            needs=READ,
-        )
-        return got.data if isinstance(got.data, list) else []
-
-    # -- writing the branch ----------------------------------------------------------------------
-
     def create_ref(self, branch: str, sha: str) -> bool:
         """Create `branch` at `sha`; False when it already exists (another run created it)."""
         got = self.client.request(

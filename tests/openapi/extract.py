@@ -34,7 +34,6 @@ OPERATIONS = {
     "/repos/{owner}/{repo}/git/trees": ["post"],
     "/repos/{owner}/{repo}/compare/{basehead}": ["get"],
     "/repos/{owner}/{repo}/merges": ["post"],
-    "/repos/{owner}/{repo}/commits": ["get"],
     "/repos/{owner}/{repo}/pulls": ["get", "post"],
     "/repos/{owner}/{repo}/pulls/{pull_number}": ["patch"],
     "/repos/{owner}/{repo}/pulls/{pull_number}/merge": ["put"],

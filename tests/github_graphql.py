@@ -1,0 +1,217 @@
+"""GraphQL queries against the fake GitHub, executed by graphql-core on GitHub's own schema
+(tests/graphql/schema.graphql, from npm @octokit/graphql-schema): a query autodeploy sends that the
+real API would refuse (an unknown field, a wrong argument, an unused variable) is refused here too.
+
+Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchRef`, `Ref.target`,
+`Commit.history(path:)` with git log's history simplification (a merge that left the file as one
+parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
+`Commit.associatedPullRequests`, and `Repository.pullRequests(states: OPEN)`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import heapq
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLSchema, build_schema, graphql_sync, parse, validate
+
+if TYPE_CHECKING:
+    from github_fake import Pull, Repo
+
+SCHEMA = Path(__file__).resolve().parent / "graphql" / "schema.graphql"
+EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+@cache
+def schema() -> GraphQLSchema:
+    built = build_schema(SCHEMA.read_text(), assume_valid_sdl=True)
+    # GitHub's published schema breaks a few of graphql-core's rules on deprecations; the queries
+    # are still validated against it in full.
+    built._validation_errors = []  # type: ignore[attr-defined]
+    return built
+
+
+def check(query: str) -> list[str]:
+    """What GitHub's schema finds wrong with `query` (nothing: [])."""
+    return [error.message for error in validate(schema(), parse(query))]
+
+
+def execute(repos: dict[str, Repo], query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    problems = check(query)
+    if problems:
+        return {"errors": [{"message": message} for message in problems]}
+    result = graphql_sync(
+        schema(),
+        query,
+        root_value=Root(repos),
+        variable_values=variables,
+        field_resolver=_field,
+        type_resolver=lambda value, info, kind: value.typename,
+    )
+    answer: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        answer["errors"] = [{"message": error.message} for error in result.errors]
+    return answer
+
+
+def _field(source: Any, info: Any, **args: Any) -> Any:
+    value = getattr(source, info.field_name, None) if not isinstance(source, dict) else source.get(info.field_name)
+    return value(**args) if callable(value) else value
+
+
+def date_of(repo: Repo, sha: str) -> str:
+    """The fake's commits have no clock: their order stands in for it, a minute apart."""
+    when = EPOCH + datetime.timedelta(minutes=repo.commits[sha].seq)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Root:
+    def __init__(self, repos: dict[str, Repo]) -> None:
+        self.repos = repos
+
+    def repository(self, owner: str, name: str, **_: Any) -> RepositoryNode | None:
+        repo = self.repos.get(f"{owner}/{name}".lower())
+        return RepositoryNode(repo) if repo else None
+
+
+class RepositoryNode:
+    typename = "Repository"
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+
+    def ref(self, qualifiedName: str) -> RefNode | None:  # noqa: N803 (GraphQL's argument name)
+        name = qualifiedName.removeprefix("refs/heads/")
+        return RefNode(self.repo, name) if name in self.repo.refs else None
+
+    def defaultBranchRef(self) -> RefNode | None:  # noqa: N802
+        return self.ref(self.repo.default_branch)
+
+    def pullRequests(self, first: int = 100, states: list[str] | None = None, **_: Any) -> dict[str, Any]:  # noqa: N802
+        pulls = sorted(self.repo.pulls.values(), key=lambda p: -p.number)
+        wanted = {s.lower() for s in states} if states else None
+        chosen = [p for p in pulls if wanted is None or _state(p) in wanted][:first]
+        return {"nodes": [PullNode(self.repo, p) for p in chosen]}
+
+
+def _state(pull: Pull) -> str:
+    return "merged" if pull.merged else pull.state
+
+
+class RefNode:
+    typename = "Ref"
+
+    def __init__(self, repo: Repo, name: str) -> None:
+        self.repo = repo
+        self.name = name
+
+    def target(self) -> CommitNode:
+        return CommitNode(self.repo, self.repo.refs[self.name])
+
+
+class CommitNode:
+    typename = "Commit"
+
+    def __init__(self, repo: Repo, sha: str) -> None:
+        self.repo = repo
+        self.oid = sha
+        commit = repo.commits[sha]
+        self.messageHeadline = commit.message.split("\n", 1)[0]
+        self.committedDate = date_of(repo, sha)
+        self.author = {"name": "ci", "user": None}
+
+    def file(self, path: str) -> dict[str, Any] | None:
+        text = self.repo.text(self.oid, path)
+        return None if text is None else {"object": BlobNode(text)}
+
+    def history(self, first: int = 100, after: str | None = None, path: str | None = None, **_: Any) -> dict[str, Any]:
+        shas = _log(self.repo, self.oid, path)
+        start = int(after) if after else 0
+        page = shas[start : start + first]
+        end = start + len(page)
+        return {
+            "nodes": [CommitNode(self.repo, sha) for sha in page],
+            "pageInfo": {"hasNextPage": end < len(shas), "endCursor": str(end)},
+        }
+
+    def associatedPullRequests(self, first: int = 100, **_: Any) -> dict[str, Any]:  # noqa: N802
+        found = [p for p in self.repo.pulls.values() if self.oid in _pull_commits(self.repo, p)]
+        return {"nodes": [PullNode(self.repo, p) for p in sorted(found, key=lambda p: p.number)][:first]}
+
+
+class UserNode:
+    typename = "User"  # an Actor
+
+    def __init__(self, login: str) -> None:
+        self.login = login
+
+
+class BlobNode:
+    typename = "Blob"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class PullNode:
+    typename = "PullRequest"
+
+    def __init__(self, repo: Repo, pull: Pull) -> None:
+        self.repo = repo
+        self.number = pull.number
+        self.merged = pull.merged
+        self.baseRefName = pull.base
+        self.headRefName = pull.head
+        self.author = UserNode("autodeploy-bot")
+        self.mergedBy = UserNode("alice") if pull.merged else None
+        self._pull = pull
+
+    def mergeCommit(self) -> CommitNode | None:  # noqa: N802
+        sha = self._pull.merge_commit_sha
+        return CommitNode(self.repo, sha) if sha else None
+
+    def headRef(self) -> RefNode | None:  # noqa: N802
+        return RefNode(self.repo, self._pull.head) if self._pull.head in self.repo.refs else None
+
+
+def _log(repo: Repo, start: str, path: str | None) -> list[str]:
+    """`git log START -- PATH`: newest first, with the default history simplification."""
+    shown: list[str] = []
+    seen: set[str] = set()
+    todo = [(-repo.commits[start].seq, start)]
+    while todo:
+        _, sha = heapq.heappop(todo)
+        if sha in seen:
+            continue
+        seen.add(sha)
+        commit = repo.commits[sha]
+        if path is None:
+            shown.append(sha)
+            parents = list(commit.parents)
+        else:
+            blob = commit.tree.get(path)
+            same = [p for p in commit.parents if repo.commits[p].tree.get(path) == blob]
+            if same:
+                parents = same[:1]  # TREESAME to it: follow that parent only, list nothing here
+            else:
+                if blob is not None or commit.parents:
+                    shown.append(sha)
+                parents = list(commit.parents)
+        for parent in parents:
+            heapq.heappush(todo, (-repo.commits[parent].seq, parent))
+    return shown
+
+
+def _pull_commits(repo: Repo, pull: Pull) -> set[str]:
+    """The commits GitHub associates with a pull request: its branch's own, and its merge commit."""
+    head = pull.head_sha if pull.state == "closed" else repo.refs.get(pull.head)
+    if head is None:
+        return set()
+    if pull.merge_commit_sha:
+        base_tip = repo.commits[pull.merge_commit_sha].parents[0]
+        own = repo.ancestors(head) - repo.ancestors(base_tip)
+        return own | {pull.merge_commit_sha}
+    return repo.ancestors(head) - repo.ancestors(repo.refs.get(pull.base, head))
