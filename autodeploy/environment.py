@@ -42,6 +42,7 @@ class Environment:
     repository_owner: str | None = None  # GITHUB_REPOSITORY_OWNER
     ref: str | None = None  # GITHUB_REF
     server_url: str | None = None  # GITHUB_SERVER_URL
+    run_id: str | None = None  # GITHUB_RUN_ID
     api_url: str | None = None  # GITHUB_API_URL
     default_branch: str | None = None  # from the event payload
     push: PushEvent | None = None  # from the event payload of a push
@@ -61,6 +62,13 @@ class Environment:
     base_branch: str | None = None  # AUTODEPLOY_BASE_BRANCH
     deadline: str | None = None  # AUTODEPLOY_DEADLINE
 
+    @property
+    def run_url(self) -> str | None:
+        """The workflow run's page, when this runs in one."""
+        if not (self.run_id and self.repository):
+            return None
+        return f"{(self.server_url or 'https://github.com').rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
+
     @classmethod
     def read(cls, env: Mapping[str, str]) -> Environment:
         def get(name: str) -> str | None:
@@ -73,6 +81,7 @@ class Environment:
             repository_owner=get("GITHUB_REPOSITORY_OWNER"),
             ref=get("GITHUB_REF"),
             server_url=get("GITHUB_SERVER_URL"),
+            run_id=get("GITHUB_RUN_ID"),
             api_url=get("GITHUB_API_URL"),
             default_branch=_default_branch(payload),
             push=_push(payload) if get("GITHUB_EVENT_NAME") == "push" else None,

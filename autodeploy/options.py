@@ -89,6 +89,7 @@ class RollbackOptions:
     limit: int = 50  # deploys of history to look through
     commit_from_image: bool = False
     workflow_repo: str | None = None  # GITHUB_REPOSITORY, when the history recorded no repository
+    run_url: str | None = None  # the workflow run, for the pull request (GITHUB_SERVER_URL, ..._RUN_ID)
     write: WriteOptions = field(default_factory=WriteOptions)
     deadline: float = DEFAULT_DEADLINE  # --deadline
 

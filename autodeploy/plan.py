@@ -116,6 +116,13 @@ class DeployRequest:
         if self.reason is not None:
             validate.plain("--reason", self.reason)
 
+    @property
+    def rollback_summary(self) -> str | None:
+        """For the pull request of a rollback: why, and what a reviewer should know."""
+        if not self.rollback:
+            return None
+        return "; ".join([self.reason or "no reason given", *self.notes])
+
     def path(self, target: Target) -> str:
         return self.path_for(self.settings, target.app, target.env)
 

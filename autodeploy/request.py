@@ -80,8 +80,15 @@ def for_rollback(
         allow_downgrade=True,
         rollback=True,
         reason=options.reason,
-        notes=notes,
+        notes=(_reached(chosen), *notes, *([f"run: {options.run_url}"] if options.run_url else [])),
     )
+
+
+def _reached(chosen: Deploy) -> str:
+    by = f" through #{chosen.pull_request}" if chosen.pull_request else ""
+    merged = f", merged by {chosen.merged_by}" if chosen.merged_by else ""
+    when = chosen.date or "?"
+    return f"{chosen.block.tag} reached the base on {when}{by}{merged} ({chosen.gitops_commit[:12]})"
 
 
 def from_labels(

@@ -270,7 +270,10 @@ def test_a_rollback_shows_its_reason(world: World) -> None:
     assert outcome.applied and outcome.applied.branch == "rollback-production-api"
     pull = world.gitops.pulls[outcome.applied.pr_number]
     assert pull.title == "Rollback api in production to 1.3.0"
-    assert "**Rollback** of `api` in `production` to `1.3.0`: 1.4.0 leaks memory" in pull.body
+    assert (
+        f"**Rollback** of `api` in `production` from `1.4.0` (`{digest('1.4.0')[:19]}`) to `1.3.0` "
+        f"(`{digest('1.3.0')[:19]}`): 1.4.0 leaks memory"
+    ) in pull.body
     assert (
         "Rollback: 1.4.0 leaks memory"
         in world.gitops.commits[world.gitops.refs["rollback-production-api"]].message

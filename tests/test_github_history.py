@@ -112,3 +112,28 @@ def test_history_and_a_one_step_rollback_cost_a_few_requests_on_a_long_history(
         "GET /repos/{owner}/{repo}/contents/{path}",
     ], calls
     assert "1.199.0 -> 1.198.0" in capsys.readouterr().err
+
+
+def test_the_rollback_pull_request_says_what_a_reviewer_needs(
+    github: FakeGitHub, env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(github)
+    world.deploy("api", "production", "2.0.0", 2)
+    first = world.gitops.open_pull("prod-release")
+    assert first is not None
+    world.gitops.merge(first, "merge")
+    world.deploy("api", "production", "2.1.0", 3)
+    second = world.gitops.open_pull("prod-release")
+    assert second is not None
+    world.gitops.merge(second, "squash")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "team/api")
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    args = ["rollback", *HISTORY[1:-1], "--image", "registry.example.com/team/api", "--no-registry-check"]
+    assert cli.main([*args, "--reason", "2.1.0 drops orders", "--json"]) == 0
+    pull = world.gitops.pulls[json.loads(capsys.readouterr().out)["pr_number"]]
+    line = next(line for line in pull.body.splitlines() if line.startswith("**Rollback**"))
+    assert f"from `2.1.0` (`{digest('2.1.0')[:19]}`) to `2.0.0` (`{digest('2.0.0')[:19]}`)" in line
+    assert f"2.1.0 drops orders; 2.0.0 reached the base on " in line
+    assert f"through #{first.number}, merged by alice ({first.merge_commit_sha[:12]})" in line  # type: ignore[index]
+    assert "the registry was not asked whether it still holds this digest" in line
+    assert "run: https://github.com/team/api/actions/runs/4242" in line

@@ -47,7 +47,7 @@ def test_a_reason_cannot_break_the_table_or_the_hidden_state() -> None:
     body = render(State(None, (row,)))
 
     assert read_state(body) == State(None, (row,))
-    assert "to `1.2.0`: bad \\| pipes and --> comment ends" in body
+    assert "to `1.2.0` (`" in body and "`): bad \\| pipes and --> comment ends" in body
     assert body.count("-->") == body.count("<!--") + 1  # only the reason's own arrow, in the visible text
 
 
@@ -170,3 +170,16 @@ def test_a_state_too_long_for_a_body_is_left_out() -> None:
     assert len(body) <= MAX_BODY and read_state(body) is None
     shown = body.count("| `production` |")
     assert shown > 100 and f"…and {400 - shown} more" in body and body.endswith(END)
+
+
+def test_a_tag_pushed_again_shows_both_digests_in_the_table() -> None:
+    row = Row(
+        **{
+            **ROW.__dict__,
+            "old_tag": "1.2.0",
+            "old_digest": "sha256:ab12" + "0" * 60,
+            "digest": "sha256:cd34" + "1" * 60,
+        }
+    )
+    assert "**`1.2.0`** (pushed again: sha256:ab12 → cd34)" in render(State(None, (row,)))
+    assert "pushed again" not in render(State(None, (ROW,)))

@@ -149,6 +149,7 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
         allow_retag=_bool("allow-retag", inputs["allow-retag"]),
         registry_check=_bool("registry-check", inputs["registry-check"]),
         workflow_repo=env.repository,
+        run_url=env.run_url,
         write=write,
         deadline=_deadline(inputs["deadline"]),
     )

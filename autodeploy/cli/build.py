@@ -98,6 +98,7 @@ def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
         limit=_at_least_one("--limit", args.limit),
         commit_from_image=args.commit_from_image,
         workflow_repo=env.repository,
+        run_url=env.run_url,
         write=write(args, env, dry_run=args.dry_run),
     )
 

@@ -117,7 +117,8 @@ def render(state: State, *, shown: int | None = None, hidden: bool = True) -> st
         if row.reason:
             lines += [
                 "",
-                f"**Rollback** of `{row.app}` in `{row.env}` to `{row.new_tag}`: {_one_line(row.reason)}",
+                f"**Rollback** of `{row.app}` in `{row.env}` from {_version(row.old_tag, row.old_digest)} to "
+                f"{_version(row.new_tag, row.digest)}: {_one_line(row.reason)}",
             ]
     lines += [
         "",
@@ -146,9 +147,19 @@ def merge_rows(base: Sequence[Row], updates: Sequence[Row]) -> tuple[Row, ...]:
     return tuple(row for row in by_path.values() if not row.is_noop)
 
 
+def _version(tag: str | None, digest: str | None) -> str:
+    return f"`{tag or '?'}` (`{digest[:_DIGEST_SHOWN] if digest else 'no digest'}`)"
+
+
 def _table_row(row: Row) -> str:
     old = f"`{row.old_tag}` → " if row.old_tag and row.old_tag != row.new_tag else ""
     tag = f"{old}**`{row.new_tag}`**" if row.new_tag else "?"
+    if row.new_tag and row.old_tag == row.new_tag and row.old_digest and row.digest != row.old_digest:
+        shown_old, shown_new = (
+            row.old_digest.removeprefix("sha256:")[:4],
+            (row.digest or "?").removeprefix("sha256:")[:4],
+        )
+        tag += f" (pushed again: sha256:{shown_old} → {shown_new})"
     digest = f"`{row.digest[:_DIGEST_SHOWN]}`" if row.digest else "?"
     url = (row.repo_url or "").rstrip("/")
     commit = f"[`{row.commit[:7]}`]({url}/commit/{row.commit})" if row.commit and url else _code(row.commit)

@@ -446,6 +446,6 @@ def _row(change: Change, request: DeployRequest) -> Row:
         old_tag=old.tag if old else None,
         old_digest=old.digest if old else None,
         old_commit=old.commit if old else None,
-        reason=request.reason if request.rollback else None,
+        reason=request.rollback_summary,
         source_repo=change.new.source_repo,
     )
