@@ -21,7 +21,7 @@ from typing import Protocol
 
 from autodeploy import imagefile, report, request
 from autodeploy.deploys import Deploy, FileHistory, choose, iter_deploys
-from autodeploy.errors import ConflictError, InputError, StaleSnapshot
+from autodeploy.errors import ConflictError, InputError, RegistryError, StaleSnapshot
 from autodeploy.imageref import ImageRef
 from autodeploy.options import DeployOptions, RollbackOptions
 from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
@@ -178,10 +178,16 @@ def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
     else:
         digest = recorded.digest
         if options.registry_check:
-            _, provenance = adapters.images.resolve(
-                replace(image, digest=digest), with_labels=options.commit_from_image
-            )
-            now, _ = adapters.images.resolve(image, with_labels=False)
+            try:
+                _, provenance = adapters.images.resolve(
+                    replace(image, digest=digest), with_labels=options.commit_from_image
+                )
+                now, _ = adapters.images.resolve(image, with_labels=False)
+            except RegistryError as exc:
+                raise RegistryError(
+                    f"{exc}; to roll back to the digest that ran without asking the registry, pass "
+                    "--no-registry-check"
+                ) from exc
             if now != digest:
                 note = (
                     f"{image} was pushed again since it ran: it points at {now} now; deploying the digest "

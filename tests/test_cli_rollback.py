@@ -245,6 +245,7 @@ def test_a_rollback_without_the_registry(
         "127.0.0.1:1/rollback/my-api",
     ]  # no registry listens there
     assert main(gone) == 1
+    assert "pass --no-registry-check" in capsys.readouterr().err
     assert main([*gone, "--no-registry-check"]) == 0
     now = block(gitops)
     assert (now.tag, now.digest, now.commit) == ("1.0.0", images["1.0.0"].digest, "a" * 40)
