@@ -5,7 +5,8 @@ real API would refuse (an unknown field, a wrong argument, an unused variable) i
 Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchRef`, `Ref.target`,
 `Commit.history(path:)` with git log's history simplification (a merge that left the file as one
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
-`Commit.associatedPullRequests`, and `Repository.pullRequests(states: OPEN)`.
+`Commit.associatedPullRequests`, `Repository.object(oid:)` for a commit, and
+`Repository.pullRequests(states: OPEN)`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ class RepositoryNode:
         name = qualifiedName.removeprefix("refs/heads/")
         return RefNode(self.repo, name) if name in self.repo.refs else None
 
+    def object(self, oid: str | None = None, **_: Any) -> CommitNode | None:
+        return CommitNode(self.repo, oid) if oid in self.repo.commits else None
+
     def defaultBranchRef(self) -> RefNode | None:  # noqa: N802
         return self.ref(self.repo.default_branch)
 
@@ -122,6 +126,7 @@ class CommitNode:
         self.messageHeadline = commit.message.split("\n", 1)[0]
         self.committedDate = date_of(repo, sha)
         self.author = {"name": "ci", "user": None}
+        self.tree = {"oid": commit.tree_sha}
 
     def file(self, path: str) -> dict[str, Any] | None:
         text = self.repo.text(self.oid, path)
@@ -154,6 +159,7 @@ class BlobNode:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.isBinary = False
 
 
 class PullNode:

@@ -8,7 +8,8 @@ that fails goes through `Client.failure`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from autodeploy.errors import GitHubError, InputError
 from autodeploy.github.client import Client, Response, is_protection
 from autodeploy.github.models import Commit, Comparison, Pull, field, text_of
 
+_SHA_RE = re.compile(r"[0-9a-f]{40}")
 READ = "`contents: read`"
 WRITE = "`contents: write`"
 PULLS = "`pull-requests: write`"
@@ -53,6 +55,72 @@ class RepoApi:
         if got.status == 404:
             return None, not got.message.lower().startswith("no commit found")
         return text_of(got.data, path, doing), True
+
+    def read_refs(
+        self, refs: Mapping[str, str | None], paths: Sequence[str]
+    ) -> dict[str, tuple[Commit, dict[str, str | None]] | None]:
+        """Several files at the heads of several refs, in one GraphQL request: for each alias, its
+        ref's head commit (with its tree) and the files' texts there, all read from that one commit
+        (None for a missing file), or None for a missing ref. A ref of None is the default branch."""
+        declared = ["$owner: String!", "$name: String!"]
+        variables: dict[str, Any] = {"owner": self.owner, "name": self.repo.split("/", 1)[1]}
+        files = []
+        for number, path in enumerate(paths):
+            declared.append(f"$p{number}: String!")
+            variables[f"p{number}"] = path
+            files.append(
+                f"f{number}: file(path: $p{number}) {{ object {{ ... on Blob {{ text isBinary }} }} }}"
+            )
+        commit = "... on Commit { oid tree { oid } " + " ".join(files) + " }"
+        fields = []
+        for alias, ref in refs.items():
+            if ref is None:
+                fields.append(f"{alias}: defaultBranchRef {{ target {{ {commit} }} }}")
+            elif _SHA_RE.fullmatch(ref):
+                declared.append(f"${alias}: GitObjectID!")
+                variables[alias] = ref
+                fields.append(f"{alias}: object(oid: ${alias}) {{ {commit} }}")
+            else:
+                declared.append(f"${alias}: String!")
+                variables[alias] = ref
+                fields.append(f"{alias}: ref(qualifiedName: ${alias}) {{ target {{ {commit} }} }}")
+        query = (
+            f"query({', '.join(declared)}) {{ repository(owner: $owner, name: $name) {{ "
+            + " ".join(fields)
+            + " } }"
+        )
+        doing = f"reading {len(paths)} files in {self.repo}"
+        got = self.client.graphql(query, variables, doing=doing, needs=READ)
+        data = got.data if isinstance(got.data, dict) else {}
+        if data.get("errors"):
+            error = data["errors"][0]
+            raise GitHubError(
+                f"{doing}: GitHub answered: {error.get('message') if isinstance(error, dict) else error}"
+            )
+        repository = (data.get("data") or {}).get("repository")
+        if not isinstance(repository, dict):
+            raise self._missing()
+        found: dict[str, tuple[Commit, dict[str, str | None]] | None] = {}
+        for alias, ref in refs.items():
+            node = repository.get(alias) or {}
+            target = node if ref is not None and _SHA_RE.fullmatch(ref) else node.get("target")
+            if not isinstance(target, dict):
+                found[alias] = None
+                continue
+            head = Commit(
+                str(field(target, "oid", doing=doing)), (), str(field(target, "tree", "oid", doing=doing))
+            )
+            texts: dict[str, str | None] = {}
+            for number, path in enumerate(paths):
+                blob = (target.get(f"f{number}") or {}).get("object")
+                if not isinstance(blob, dict):
+                    texts[path] = None
+                elif blob.get("isBinary") or not isinstance(blob.get("text"), str):
+                    texts[path] = self.read_file(path, head.sha)[0]  # too large or not text for GraphQL
+                else:
+                    texts[path] = blob["text"]
+            found[alias] = (head, texts)
+        return found
 
     def list_dir(self, path: str, ref: str) -> list[dict[str, Any]] | None:
         where = "" if path in {"", "."} else quote(path)

@@ -53,6 +53,7 @@ class GitHubRepo:
         self._infer = True  # derive files and take a branch without a pull request to be missing
         self._pulls: dict[str, Pull | None] = {}  # each branch's open pull request, as of this read
         self._derived: Snapshot | None = None
+        self._trees: dict[str, str] = {}  # commit -> tree, where a read already learned it
 
     @property
     def base(self) -> str:
@@ -69,7 +70,10 @@ class GitHubRepo:
         if at is not None:
             ref = at.revision or (branch if at.on_branch else self.base)
             files = dict(at.files)
-            files.update((path, self.api.read_file(path, ref)[0]) for path in paths)
+            if len(paths) > 1 and at.revision:
+                files.update(self._batch({"at": at.revision}, paths)["at"] or {})
+            else:
+                files.update((path, self.api.read_file(path, ref)[0]) for path in paths)
             return replace(at, files=files)
         self._pulls, self._derived = {}, None
         exact = exact or not self._infer
@@ -86,12 +90,38 @@ class GitHubRepo:
                 return Snapshot({paths[0]: text}, on_branch=True, where=f"branch {branch} of {self.repo}")
             head = self.api.ref(branch) if ref_found else None
         else:
-            head = self.api.ref(branch)
+            return self._read_many(paths, branch)
         if head is not None:
             return self._read_at(
                 paths, head, on_branch=True, where=f"branch {branch} of {self.repo} @ {head[:7]}"
             )
         return self._read_base(paths, branch)
+
+    def _read_many(self, paths: Sequence[str], branch: str) -> Snapshot:
+        """The branch's files at its head, or the base's when the branch does not exist yet: one
+        request however many files (a monorepo's --targets), each read from one commit."""
+        found = self.api.read_refs({"branch": f"refs/heads/{branch}", "base": self._qualified_base()}, paths)
+        for alias, on_branch in (("branch", True), ("base", False)):
+            hit = found[alias]
+            if hit is not None:
+                head, files = hit
+                self._trees[head.sha] = head.tree or ""
+                name = branch if on_branch else f"{self.base} (no branch {branch} yet)"
+                return Snapshot(
+                    files,
+                    revision=head.sha,
+                    on_branch=on_branch,
+                    where=f"{name} of {self.repo} @ {head.sha[:7]}",
+                )
+        raise self.api._missing()
+
+    def _qualified_base(self) -> str | None:
+        return f"refs/heads/{self._base}" if self._base else None
+
+    def _batch(
+        self, refs: dict[str, str | None], paths: Sequence[str]
+    ) -> dict[str, dict[str, str | None] | None]:
+        return {alias: hit[1] if hit else None for alias, hit in self.api.read_refs(refs, paths).items()}
 
     def _read_base(self, paths: Sequence[str], branch: str) -> Snapshot:
         base = self.api.base_ref(self.base)
@@ -381,7 +411,7 @@ class GitHubRepo:
         return commit
 
     def _git_commit(self, plan: DeployPlan, parent: str) -> Commit:
-        tree = self.api.commit(parent).tree
+        tree = self._trees.get(parent) or self.api.commit(parent).tree
         assert tree is not None
         entries = [
             {"path": c.path, "mode": "100644", "type": "blob", "content": c.new_text} for c in plan.changed
