@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 
 from autodeploy.errors import ImageFileError
 from autodeploy.imagefile import BANNER, RULE, Block, read_block, scaffold, write_block
-from autodeploy.yamlscalar import render_scalar
+from autodeploy.imagefile.yamlscalar import render_scalar
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
