@@ -60,7 +60,7 @@ class Layout:
         if yamldoc.is_alias(value, self.lines, self.key_end(key_node)):
             raise self.error(f"{dotted} is an alias; write the mapping itself there", key_node)
         if not (is_block_mapping(value) or is_empty(value)):
-            hint = "; write it one key a line" if yamldoc.is_flow(value) else ""
+            hint = "; write it one key a line" if value.id == "mapping" else ""
             raise self.error(f"{dotted} must be a block mapping{hint}", key_node)
         return pair
 
@@ -185,9 +185,9 @@ class Layout:
 
 
 def pick_document(docs: list[Node], lines: Lines, path: str) -> Node:
+    """The document holding the banner, else the one HelmRelease, else the one mapping when it
+    has no other `kind` (a values file)."""
     mappings = [doc for doc in docs if doc.id == "mapping"]
-    if len(mappings) == 1:
-        return mappings[0]
     if not mappings:
         raise ImageFileError("holds no YAML mapping (is it empty?)", path=path)
     with_banner = [
@@ -196,6 +196,21 @@ def pick_document(docs: list[Node], lines: Lines, path: str) -> Node:
         if BANNER_RE.search(lines.text, lines.at(doc.start_mark), lines.at(doc.end_mark))
     ]
     releases = with_banner or [doc for doc in mappings if field(doc, "kind") == "HelmRelease"]
+    if len(mappings) == 1 and not releases:
+        kind = yamldoc.get(mappings[0], "kind")
+        if kind is None or not yamldoc.scalar(kind[1]):
+            return mappings[0]
+        raise ImageFileError(
+            f"is a {yamldoc.scalar(kind[1])}, not a HelmRelease; point --path-template at the "
+            "HelmRelease or the patch that holds its spec.values",
+            path=path,
+            line=kind[0].start_mark.line + 1,
+        )
+    if not releases:
+        raise ImageFileError(
+            f"holds {len(mappings)} documents and none is a HelmRelease; point --path-template at one",
+            path=path,
+        )
     if len(releases) != 1:
         raise ImageFileError(
             f"holds {len(mappings)} documents and autodeploy cannot tell which HelmRelease to edit",

@@ -215,6 +215,10 @@ def _invalid(exc: YAMLError, path: str) -> ImageFileError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     line = mark.line + 1 if mark is not None else None
+    context, first = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and first is not None and "duplicate anchor" in context:
+        # YAML 1.2 lets an anchor name be used again; libyaml's composer, which parses here, does not.
+        problem = f"an anchor name is used a second time (first on line {first.line + 1}); rename one"
     return ImageFileError(f"invalid YAML: {problem}", path=path, line=line)
 
 
