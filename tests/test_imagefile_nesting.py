@@ -30,7 +30,7 @@ def deep_sequences(levels: int) -> str:
         ("x:\n  - " + "[{" * (MAX_DEPTH // 2) + "\n", 2),
         ("- " * (MAX_DEPTH + 1) + "x\n", 1),
         (deep_block(MAX_DEPTH + 5), MAX_DEPTH + 1),
-        (deep_sequences(MAX_DEPTH), MAX_DEPTH // 2 + 1),
+        (deep_sequences(MAX_DEPTH), MAX_DEPTH + 1),
         ("x: [\n" + "[\n" * DEEP, MAX_DEPTH),  # the key is one level, each line one more
     ],
 )
@@ -50,6 +50,7 @@ def test_too_deep_is_refused_naming_the_line(text: str, line: int) -> None:
         "x: |\n  " + "[" * DEEP + "\n  \"unclosed\ny: 1\n",  # inside a block scalar
         "x: >-\r\n  " + "{" * DEEP + "\r\ny: 1\r\n",
         deep_block(MAX_DEPTH // 4),
+        deep_sequences(MAX_DEPTH * 3 // 5),  # a sequence at its key's column is one level
         "a: b[0]\n" * 300,  # a plain scalar with brackets counts, but they close
     ],
 )

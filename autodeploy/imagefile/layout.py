@@ -11,12 +11,12 @@ from functools import lru_cache
 from autodeploy.errors import ImageFileError
 from autodeploy.imagefile import yamldoc
 from autodeploy.imagefile.block import (
-    BANNER_RE,
     GENERATED_KEYS,
     REPO_COMMENT_RE,
     RULE_RE,
     Block,
     block_from_pairs,
+    find_banners,
 )
 from autodeploy.imagefile.yamldoc import Lines, Node, Pair
 
@@ -99,7 +99,7 @@ class Layout:
         return 2
 
     def _find_banner(self, text: str) -> None:
-        matches = list(BANNER_RE.finditer(text))
+        matches = find_banners(text)
         if not matches:
             for key, _ in self.values_pairs:
                 if key.value in GENERATED_KEYS:
@@ -190,16 +190,17 @@ def pick_document(docs: list[Node], lines: Lines, path: str) -> Node:
     mappings = [doc for doc in docs if doc.id == "mapping"]
     if not mappings:
         raise ImageFileError("holds no YAML mapping (is it empty?)", path=path)
+    if len(mappings) == 1 and field(mappings[0], "kind") in {None, "HelmRelease"}:
+        return mappings[0]
     with_banner = [
         doc
         for doc in mappings
-        if BANNER_RE.search(lines.text, lines.at(doc.start_mark), lines.at(doc.end_mark))
+        if find_banners(lines.text, lines.at(doc.start_mark), lines.at(doc.end_mark))
     ]
     releases = with_banner or [doc for doc in mappings if field(doc, "kind") == "HelmRelease"]
     if len(mappings) == 1 and not releases:
         kind = yamldoc.get(mappings[0], "kind")
-        if kind is None or not yamldoc.scalar(kind[1]):
-            return mappings[0]
+        assert kind is not None
         raise ImageFileError(
             f"is a {yamldoc.scalar(kind[1])}, not a HelmRelease; point --path-template at the "
             "HelmRelease or the patch that holds its spec.values",

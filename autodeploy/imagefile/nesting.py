@@ -13,11 +13,15 @@ from autodeploy.errors import ImageFileError
 
 MAX_DEPTH = 200
 
-# Leading units of a line: a space or tab, or an indicator (`-`, `?`, `:`) and its space. A unit is
-# at most two columns, and every two block levels take at least one more column (a sequence may sit
-# at its key's column), so a text where no line has _UNITS of them nests under 4 * _UNITS levels.
-_UNITS = MAX_DEPTH // 8
-_DEEP_LINE_RE = re.compile(rf"^(?:[ \t]|[-?:][ \t]){{{_UNITS}}}", re.MULTILINE)
+# Each block level takes one more column than its parent, or none for a sequence at its key's
+# column: a text whose lines all start with fewer than _LEAD spaces, tabs and indicators nests
+# fewer than 2 * _LEAD levels in block context. A literal "\n" first keeps the search fast.
+_LEAD = MAX_DEPTH // 4
+_DEEP_LINE_RE = re.compile(rf"\n[ \t?:-]{{{_LEAD}}}")
+_DEEP_START_RE = re.compile(rf"[ \t?:-]{{{_LEAD}}}")
+_ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")  # line breaks to libyaml besides "\n"
+_DEEP_ODD_LINE_RE = re.compile(rf"[\r\x85\u2028\u2029][ \t?:-]{{{_LEAD}}}")
+_BREAK_RE = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
 _LEAD_RE = re.compile(r"[ \t]*((?:[-?:](?:[ \t]+|$))*)")
 _SPECIAL_RE = re.compile(r"""[\[\]{}"'#|>]""")
 _INDICATOR_RE = re.compile(r"[-?:][ \t]*")
@@ -28,17 +32,23 @@ _OPENS_SCALAR = frozenset(" \t[{,")
 def check_nesting(text: str, *, path: str) -> None:
     """Raise ImageFileError (naming the line) when `text` nests deeper than MAX_DEPTH levels of
     block indentation and flow brackets together; safe to call on any text, before any parser."""
-    if text.count("[") + text.count("{") + 4 * _UNITS < MAX_DEPTH and not _DEEP_LINE_RE.search(text):
+    odd = any(brk in text for brk in _ODD_BREAKS)
+    deep = (
+        _DEEP_START_RE.match(text.lstrip("\ufeff"))
+        or _DEEP_LINE_RE.search(text)
+        or (odd and _DEEP_ODD_LINE_RE.search(text))
+    )
+    if not deep and text.count("[") + text.count("{") + 2 * _LEAD < MAX_DEPTH:
         return
-    _scan(text, path)
+    _scan(_BREAK_RE.split(text) if odd else text.split("\n"), path)
 
 
-def _scan(text: str, path: str) -> None:
+def _scan(lines: list[str], path: str) -> None:
     block: list[tuple[int, bool]] = []  # the open block levels: column, and whether a sequence
     flow = 0
     quote = ""  # the quote character of a quoted scalar still open at the end of a line
     scalar_parent = -1  # indentation of the line that opened a block scalar, while inside it
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(lines, start=1):
         content = line.lstrip(" \t")
         indent = len(line) - len(content)
         if scalar_parent >= 0:
@@ -55,7 +65,8 @@ def _scan(text: str, path: str) -> None:
             for part in _INDICATOR_RE.findall(lead):
                 levels.append((column, part[0] == "-"))
                 column += len(part)
-            levels.append((column, False))
+            if not levels or line[column:].strip():  # a mapping or scalar after the indicators
+                levels.append((column, False))
             column, is_sequence = levels[0]
             while block and _closes(block[-1], column, is_sequence):
                 block.pop()

@@ -238,11 +238,17 @@ def check_safety(docs: list[Node], text: str, path: str) -> None:
                 if id(node) in seen:
                     continue
                 seen.add(id(node))
+            # The hot loop of a large file: node.value read directly, not through pairs()/items().
             if node.id == "mapping":
-                _check_duplicate_keys(node, path)
-                stack.extend(value for _, value in pairs(node) if value.id != "scalar")
+                entries = cast("list[Pair]", node.value)
+                _check_duplicate_keys(entries, path)
+                for _, value in entries:
+                    if value.id != "scalar":
+                        stack.append(value)
             elif node.id == "sequence":
-                stack.extend(item for item in items(node) if item.id != "scalar")
+                for item in cast("list[Node]", node.value):
+                    if item.id != "scalar":
+                        stack.append(item)
 
 
 def _expanded_size(root: Node, sizes: dict[int, int], path: str) -> int:
@@ -284,14 +290,14 @@ def _children(node: Node) -> list[Node]:
     return items(node)
 
 
-def _check_duplicate_keys(mapping: Node, path: str) -> None:
-    seen: set[str] = set()
-    for key, _ in pairs(mapping):
+def _check_duplicate_keys(entries: list[Pair], path: str) -> None:
+    seen: set[object] = set()
+    for key, _ in entries:
         if key.id != "scalar" or key.value == "<<":
             continue
         if key.value in seen:
             raise ImageFileError(f"duplicate key {key.value!r}", path=path, line=key.start_mark.line + 1)
-        seen.add(scalar(key))
+        seen.add(key.value)
 
 
 def get(mapping: Node, key: str) -> Pair | None:
