@@ -19,20 +19,20 @@ from autodeploy.imagefile import BANNER, Block, write_block
 FIRST = Block("o/first", "1.2.3", "sha256:" + "1" * 64, "https://github.com/o/first", "1" * 40)
 SECOND = Block("o/second", "0755", "sha256:" + "2" * 64, "https://github.com/o/second", "0123e45")
 
-# Every reason a rewrite is refused, as README.md ("What the rewrite refuses") lists them.
+# Every reason a rewrite is refused: the rows of the table in README.md ("What it refuses").
 REFUSALS = {
-    "several releases": r"holds \d+ documents and autodeploy cannot tell which HelmRelease to edit",
+    "not a HelmRelease": r"is a \S+, not a HelmRelease",
+    "several releases, or none": r"holds \d+ documents and (autodeploy cannot tell which|none is a) HelmRelease",
     "not a mapping": r"holds no YAML mapping|the document must be a block mapping",
-    "not a HelmRelease": r"is a \S+, not a HelmRelease|none is a HelmRelease",
-    "flow or scalar spec/values": r"spec(\.values)? must be a block mapping",
-    "alias spec/values": r"spec(\.values)? is an alias",
+    "`spec` or `spec.values` not a block mapping": r"spec(\.values)? must be a block mapping",
+    "`spec` or `spec.values` an alias": r"spec(\.values)? is an alias",
     "invalid YAML": r"invalid YAML",
     "duplicate key": r"duplicate key",
-    "too deep": r"nests deeper than|nesting deeper than",
+    "nesting deeper than 200 levels": r"nests deeper than|nesting deeper than",
     "alias bomb": r"alias bomb|recursive alias",
-    "generated key without banner": r"exists but the generated banner is missing",
-    "misplaced banner": r"banner twice|banner is not inside spec\.values|is above the generated banner",
-    "generated value not plain": r"uses an anchor, alias or tag|must be a single-line value|must be a mapping",
+    "`global` or `annotations` without the banner": r"exists but the generated banner is missing",
+    "the banner misplaced": r"banner twice|banner is not inside spec\.values|is above the generated banner",
+    "a generated value that is not plain": r"uses an anchor, alias or tag|must be a single-line value|must be a mapping",
 }
 _WHERE_RE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): ")
 _PLACEHOLDER_RE = re.compile(r"(?P<key>[ \t]*(?:spec|values)[ \t]*:)[ \t]*(?:\{\}|~|null)(?P<rest>.*)")

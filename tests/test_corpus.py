@@ -39,6 +39,12 @@ def test_the_manifest_describes_a_varied_corpus() -> None:
     assert {"anchor", "alias", "merge", "block_scalar", "flow", "multi_doc", "valuesFrom"} <= features
 
 
+def test_every_reason_for_a_refusal_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = {line.split("|")[1].strip() for line in readme.splitlines() if line.startswith("| ")}
+    assert set(REFUSALS) <= rows
+
+
 @pytest.mark.parametrize("entry", MANIFEST, ids=lambda entry: f"{entry['repo']}/{entry['path']}")
 def test_a_real_file_deploys_cleanly_or_is_refused_for_a_listed_reason(entry: dict[str, str]) -> None:
     root = corpus_dir()
