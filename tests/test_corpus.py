@@ -45,6 +45,29 @@ def test_every_reason_for_a_refusal_is_in_the_readme() -> None:
     assert set(REFUSALS) <= rows
 
 
+def test_the_harness_reads_the_corpus_layout_and_checks_each_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harness itself, on two files written here in a corpus directory of the same layout."""
+    files = {
+        "deployed": "kind: HelmRelease\nspec:\n  values:\n    a: &a 1\n    b: *a\n",
+        "several releases, or none": "kind: HelmRelease\n---\nkind: HelmRelease\n",
+    }
+    monkeypatch.setenv("AUTODEPLOY_CORPUS", str(tmp_path))
+    for number, (outcome, text) in enumerate(files.items()):
+        entry = {"repo": "someone/gitops", "path": f"apps/{number}/release.yaml", "outcome": outcome}
+        file = tmp_path / entry["repo"] / entry["path"]
+        file.parent.mkdir(parents=True)
+        file.write_text(text)
+        entry["sha256"] = hashlib.sha256(text.encode()).hexdigest()
+        test_a_real_file_deploys_cleanly_or_is_refused_for_a_listed_reason(entry)
+        with pytest.raises(AssertionError):
+            test_a_real_file_deploys_cleanly_or_is_refused_for_a_listed_reason({**entry, "outcome": "x"})
+        file.write_text(text + "# changed\n")
+        with pytest.raises(AssertionError, match="is not the file the manifest names"):
+            test_a_real_file_deploys_cleanly_or_is_refused_for_a_listed_reason(entry)
+
+
 @pytest.mark.parametrize("entry", MANIFEST, ids=lambda entry: f"{entry['repo']}/{entry['path']}")
 def test_a_real_file_deploys_cleanly_or_is_refused_for_a_listed_reason(entry: dict[str, str]) -> None:
     root = corpus_dir()

@@ -35,6 +35,8 @@ def block_at(indent: int, step: int = 2) -> str:
         "    hosts:\n      - &h\n        name: a\n      - *h\n",
         # the anchor a whole mapping, the alias its own line after a comment
         "    probes: &probe\n      path: /health\n    liveness:\n      # same as probes\n      spec: *probe\n",
+        # aliases first and last in an indentless sequence, with a comment between
+        "    b: &b x\n    list:\n    - *b\n    - y\n    # last\n    - *b\n",
         # an alias as the only entry, flow collections and a block scalar around it
         "    a: &a [1, 2]\n    script: |\n      echo [x\n    b:\n      - [*a]\n      - *a\n",
     ],

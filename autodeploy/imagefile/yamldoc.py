@@ -316,8 +316,9 @@ def is_block_collection(node: Node) -> bool:
     return node.id != "scalar" and not is_flow(node) and bool(node.value)
 
 
-# An alias as it stands in the text: `*` and its anchor name, which ends at a space or flow indicator.
-_ALIAS_RE = re.compile(r"\*[^\s,\[\]{}]+")
+# An alias where an entry's value starts: after the `:`, `-` or `?` and any comments, `*` and its
+# anchor name, which ends at a space or flow indicator.
+_ALIAS_RE = re.compile(r"(?:[\s:?-]|#[^\n]*)*(\*[^\s,\[\]{}]+)")
 
 
 def is_alias(node: Node, lines: Lines, after: int) -> bool:
@@ -333,11 +334,9 @@ def content_end(node: Node, lines: Lines, after: int = -1) -> tuple[int, int]:
     comes from the text, never from its marks, which are the anchor's."""
     while True:
         start = lines.at(node.start_mark)
-        if start < after:
-            match = _ALIAS_RE.search(lines.text, after)
-            if match is None:  # pragma: no cover - libyaml composed an alias from this text
-                raise AssertionError("alias not found in the text")
-            return match.start(), match.end()
+        match = _ALIAS_RE.match(lines.text, after) if start < after else None
+        if match is not None:
+            return match.start(1), match.end(1)
         if not is_block_collection(node):
             return start, lines.at(node.end_mark)
         if node.id == "mapping":
