@@ -175,3 +175,10 @@ def deploy_twice(text: str, path: str = "image.yaml") -> str:
     check_reads_back(first, second, SECOND)
     assert write_block(second, SECOND, path=path) == second, "the second run is not a no-op"
     return "deployed"
+
+
+def variant(text: str) -> str:
+    """The same file as an editor on another machine might save it: a byte order mark, CRLF line
+    breaks, no final newline, tabs after the `#` of comments, spaces on blank lines."""
+    text = text.replace("\r\n", "\n").replace("\n\n", "\n  \n").replace("\n# ", "\n#\t")
+    return "\ufeff" + text.lstrip("\ufeff").rstrip("\n").replace("\n", "\r\n")

@@ -1,5 +1,8 @@
 """The rewrite over real HelmReleases from public GitOps repositories.
 
+Each file is deployed as it is and as `variant` saves it (BOM, CRLF, no final newline, tabs in
+comments, spaces on blank lines), which real repositories rarely show.
+
 `corpus_manifest.json` names each file (repository, path, commit, sha256) and what deploying it must
 give: "deployed", or the README reason it is refused for. The files themselves are not in this
 repository: the harness reads them from `$AUTODEPLOY_CORPUS`, or from `../shared/corpus/helmreleases`
@@ -15,7 +18,7 @@ import re
 from pathlib import Path
 
 import pytest
-from rewrite_check import REFUSALS, deploy_twice
+from rewrite_check import REFUSALS, deploy_twice, variant
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = json.loads((Path(__file__).parent / "corpus_manifest.json").read_text())
@@ -76,4 +79,6 @@ def test_a_real_file_deploys_cleanly_or_is_refused_for_a_listed_reason(entry: di
     file = root / entry["repo"] / entry["path"]
     data = file.read_bytes()  # a missing file in a corpus that exists is a failure, not a skip
     assert hashlib.sha256(data).hexdigest() == entry["sha256"], f"{file} is not the file the manifest names"
-    assert deploy_twice(data.decode("utf-8"), path=f"{entry['repo']}/{entry['path']}") == entry["outcome"]
+    text, name = data.decode("utf-8"), f"{entry['repo']}/{entry['path']}"
+    assert deploy_twice(text, path=name) == entry["outcome"]
+    assert deploy_twice(variant(text), path=name) == entry["outcome"]  # BOM, CRLF, no final newline...
