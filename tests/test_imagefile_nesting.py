@@ -52,6 +52,7 @@ def test_too_deep_is_refused_naming_the_line(text: str, line: int) -> None:
         deep_block(MAX_DEPTH // 4),
         deep_sequences(MAX_DEPTH * 3 // 5),  # a sequence at its key's column is one level
         "a: b[0]\n" * 300,  # a plain scalar with brackets counts, but they close
+        "x: it's " + "[" * DEEP + "\n",  # brackets inside a plain scalar open nothing
     ],
 )
 def test_what_only_looks_deep_passes(text: str) -> None:
@@ -61,7 +62,7 @@ def test_what_only_looks_deep_passes(text: str) -> None:
 def test_the_scan_is_conservative_about_apostrophes_in_plain_scalars() -> None:
     """`it's` opens no quote: the brackets after it still count."""
     with pytest.raises(ImageFileError, match="nests deeper"):
-        check_nesting("x: it's [" + "[" * DEEP + "\n", path="f")
+        check_nesting("x: [it's, " + "[" * DEEP + "\n", path="f")
 
 
 @pytest.mark.parametrize("opener", ["[", "{", "block"])

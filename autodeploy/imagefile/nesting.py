@@ -114,7 +114,7 @@ def _scan_line(
             quote = char
         elif char == "#" and before in " \t":
             break
-        elif char in "[{":
+        elif char in "[{" and (flow or _starts_a_value(line, start, index)):
             flow += 1
             if depth + flow > MAX_DEPTH:
                 raise _too_deep(path, number)
@@ -124,6 +124,19 @@ def _scan_line(
             return flow, quote, True
         index += 1
     return flow, quote, False
+
+
+_PROPERTIES_RE = re.compile(r"(?:[ \t]+[&!][^ \t]*)*[ \t]*$")
+
+
+def _starts_a_value(line: str, start: int, index: int) -> bool:
+    """In block context a bracket opens a flow collection only where a value starts: at the line's
+    content, or after `key:` (and an anchor or tag); in `a: b[0]` it is part of a plain scalar.
+    Only the 100 characters before it are read, so that a line of brackets stays linear."""
+    before = line[max(start, index - 100) : index]
+    match = _PROPERTIES_RE.search(" " + before)
+    head = (" " + before)[: match.start()] if match else before
+    return not head.strip() or head.endswith(":")
 
 
 def _too_deep(path: str, line: int) -> ImageFileError:
