@@ -1,8 +1,9 @@
 """How deeply a YAML text nests, measured from its characters before any parser sees it.
 
 libyaml's composer (and ruamel's) recurses once per level: `x: ` and 30,000 `[` crash the process
-with a segfault. `check_nesting` is linear and errs on the side of counting too deep: a bracket in a
-plain scalar or in a block scalar's text counts, one in a quoted scalar or a comment does not.
+with a segfault. `check_nesting` is linear and errs on the side of counting too deep. A cheap bound
+(few brackets, no deeply indented line) lets most files through at once; the others are scanned line
+by line, following block indentation, flow brackets, quoted scalars, comments and block scalars.
 """
 
 from __future__ import annotations
