@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 
 from autodeploy.errors import ImageFileError
 from autodeploy.imagefile import BANNER, RULE, Block, read_block, scaffold, write_block
-from autodeploy.yamlscalar import render_scalar
+from autodeploy.imagefile.yamlscalar import render_scalar
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
@@ -326,3 +326,15 @@ def test_multi_document_file_edits_the_document_holding_the_banner() -> None:
     text = CANONICAL + other
     new = write_block(text, block(tag="z9"))
     assert new == CANONICAL.replace("tag: dev-9f8e7d6", "tag: z9") + other
+
+
+def test_the_core_imports_no_adapter_and_no_network_library() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, autodeploy.imagefile; print('\\n'.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split())
+    assert "autodeploy.imagefile.rewrite" in loaded
+    adapters = {"autodeploy.github", "autodeploy.registry", "autodeploy.localdir", "autodeploy.gitlocal", "autodeploy.pipeline"}
+    network = {"requests", "urllib3", "github", "docker", "http.client", "socket", "subprocess"}
+    assert not loaded & (adapters | network)

@@ -4,11 +4,14 @@ run is a no-op, and every value reads back as the same string under YAML 1.1 and
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+
+from rewrite_check import check_only_the_block_changed
 
 from autodeploy.imagefile import BANNER, RULE, Block, read_block, write_block
 
@@ -34,24 +37,57 @@ BLOCKS = st.builds(
 )
 
 
+COMMENTS = st.text(alphabet="abc #:-\t[{'", max_size=12)
+
+
 @st.composite
-def people_entries(draw: st.DrawFn, indent: int, step: int, depth: int = 0) -> list[str]:
-    """Lines of a block mapping that people wrote: scalars, nested maps, comments, blank lines."""
+def people_entries(
+    draw: st.DrawFn, indent: int, step: int, depth: int = 0, anchors: list[str] | None = None
+) -> list[str]:
+    """Lines of a block mapping that people wrote: scalars, nested maps, comments, blank lines,
+    anchors and the aliases and merge keys that use them (the last entry too), flow mappings."""
+    anchors = [] if anchors is None else anchors
     lines: list[str] = []
+    pad = " " * indent
+    if any(a.startswith("m") for a in anchors) and draw(st.booleans()):
+        lines.append(f"{pad}<<: *{draw(st.sampled_from([a for a in anchors if a.startswith('m')]))}")
     for key in draw(st.lists(KEYS, min_size=0 if depth else 1, max_size=4, unique=True)):
-        pad = " " * indent
         if draw(st.booleans()):
-            lines.append(f"{pad}# {draw(st.text(alphabet='abc #:-', max_size=12))}".rstrip())
+            lines.append(f"{pad}# {draw(COMMENTS)}".rstrip())
         if depth < 2 and draw(st.booleans()):
-            children = draw(people_entries(indent + step, step, depth + 1))
+            anchor = f"m{len(anchors)}" if draw(st.booleans()) else ""
+            if anchor:
+                anchors.append("!" + anchor)  # taken, but not usable inside itself
+            children = draw(people_entries(indent + step, step, depth + 1, anchors))
             if children:
-                lines.append(f"{pad}{key}:")
+                lines.append(f"{pad}{key}: &{anchor}" if anchor else f"{pad}{key}:")
                 lines.extend(children)
+                if anchor:
+                    anchors[anchors.index("!" + anchor)] = anchor
                 continue
         comment = draw(st.sampled_from(["", "  # note"]))
-        lines.append(f"{pad}{key}: {draw(SCALARS)}{comment}")
+        scalar_anchors = [a for a in anchors if a.startswith("s")]
+        if scalar_anchors and draw(st.booleans()):
+            value = f"*{draw(st.sampled_from(scalar_anchors))}"
+        elif draw(st.integers(0, 3)) == 0:
+            anchor = f"s{len(anchors)}"
+            anchors.append(anchor)
+            value = f"&{anchor} {draw(SCALARS)}"
+        else:
+            value = draw(SCALARS)
+        lines.append(f"{pad}{key}: {value}{comment}")
         if draw(st.booleans()):
             lines.append("")
+    return lines
+
+
+@st.composite
+def trailing_comments(draw: st.DrawFn, lowest: int, highest: int) -> list[str]:
+    """Comment lines (and blank ones) people leave after the last key, indented lowest..highest."""
+    lines = []
+    for _ in range(draw(st.integers(0, 3))):
+        column = draw(st.integers(lowest, highest))
+        lines.append(draw(st.sampled_from(["", f"{' ' * column}# {draw(COMMENTS)}".rstrip()])))
     return lines
 
 
@@ -62,9 +98,14 @@ def image_files(draw: st.DrawFn) -> tuple[str, str, str]:
     indent = 2 * step
     head = [draw(st.sampled_from(["---", "# owned by people", ""]))] if draw(st.booleans()) else []
     head += ["apiVersion: helm.toolkit.fluxcd.io/v2", "kind: HelmRelease", "metadata:", f"{' ' * step}name: my-api"]
-    head += ["spec:", f"{' ' * step}values:"]
-    head += draw(people_entries(indent, step))
+    entries = draw(people_entries(indent, step))
     old = draw(st.one_of(st.none(), BLOCKS))
+    empty = old is None and draw(st.sampled_from(["", "", " {}", " ~", " {}  # none yet"]))
+    head += ["spec:", f"{' ' * step}values:{empty or ''}"]
+    if not empty:
+        head += entries
+    if old is None:  # comments at least as deep as the keys stay above a new block
+        head += draw(trailing_comments(indent, indent + 2 * step))
     block_lines: list[str] = []
     if old is not None:
         pad = " " * indent
@@ -75,11 +116,17 @@ def image_files(draw: st.DrawFn) -> tuple[str, str, str]:
             block_lines.append(f"{pad}{' ' * 2 * step}digest: {old.digest}")
         block_lines += [f"{pad}annotations:", f"{pad}{' ' * step}GITHUB_REPO_URL: {old.repo_url}"]
         block_lines.append(f"{pad}{' ' * step}GITHUB_COMMIT_HASH: \"{old.commit}\"")
-    tail = draw(st.sampled_from([[], [f"{' ' * step}interval: 1h"], ["---", "kind: ConfigMap"]]))
+    tail = draw(trailing_comments(0, indent - 1)) if old is None else []
+    tail += draw(st.sampled_from([[], [f"{' ' * step}interval: 1h"], ["---", "kind: ConfigMap"]]))
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     final = draw(st.sampled_from([newline, ""]))
     text = newline.join(head + block_lines + tail) + final
+    while old is None and head[-1] == "":  # blank lines after the last key end up below the block
+        head.pop()
     return text, newline.join(head), newline.join(tail) + final if tail else ""
+
+
+_PLACEHOLDER = re.compile(r"values: (\{\}|~)")
 
 
 def load(text: str, version: tuple[int, int]) -> Any:
@@ -97,7 +144,9 @@ def without_block(values: dict[str, Any]) -> dict[str, Any]:
 def test_only_the_block_changes(case: tuple[str, str, str], new: Block) -> None:
     text, before, after = case
     result = write_block(text, new)
-    assert result.startswith(before)
+    check_only_the_block_changed(text, result)
+    if not _PLACEHOLDER.search(before):
+        assert result.startswith(before)
     assert result.endswith(after)
     assert write_block(result, new) == result  # the second run is a no-op
     assert read_block(result) == new

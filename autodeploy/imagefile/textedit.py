@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autodeploy.yamldoc import Lines
+from autodeploy.imagefile.yamldoc import Lines
 
 
 class Edits:
