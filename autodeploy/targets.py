@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from autodeploy import validate
 from autodeploy.errors import InputError
+from autodeploy.imagefile import check_nesting
 from autodeploy.imageref import ImageRef, parse
 from autodeploy.plan import Target
 
@@ -94,7 +95,7 @@ def _load(path: str) -> list[object]:
         raise InputError(f"cannot read --targets {path}: {exc.strerror}") from exc
     except UnicodeDecodeError:
         raise InputError(f"--targets {path} is not UTF-8 text") from None
-    # WIRE imagefile.check_nesting(text, path=f"--targets {path}")
+    check_nesting(text, path=f"--targets {path}")
     try:
         data = YAML(typ="safe").load(text)
     except YAMLError as exc:

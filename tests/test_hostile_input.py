@@ -261,3 +261,21 @@ def test_a_deadline_that_is_not_a_number(capsys, monkeypatch: pytest.MonkeyPatch
     assert "AUTODEPLOY_DEADLINE 'soon' is not a number" in one_line_error(
         capsys, ["resolve", "ghcr.io/a/b:1"]
     )
+
+
+def test_a_deeply_nested_targets_file_is_refused_before_the_parser_recurses(
+    gitops: Path, tmp_path: Path
+) -> None:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("targets: " + "[" * 30_000 + "\n")
+    args = [*local_args(gitops)[:3], "--targets", str(targets), *local_args(gitops)[7:], "--dry-run"]
+    done = subprocess.run(
+        [sys.executable, "-m", "autodeploy", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 2, (done.returncode, done.stderr[-500:])
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"autodeploy: error: --targets {targets}:1: nests deeper than"), line
