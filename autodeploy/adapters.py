@@ -9,8 +9,6 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from autodeploy.deploys import FileHistory, FileVersion, Pending
-from autodeploy.errors import GitError
 from autodeploy.imageref import ImageRef
 from autodeploy.options import GitHubOptions, Location, PullOptions
 from autodeploy.pipeline import Adapters, GitopsRepo, SourceHistory
@@ -22,6 +20,7 @@ from autodeploy.retry import Deadline
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from autodeploy.deploys import FileHistory, FileVersion, Pending
     from autodeploy.github.api import RepoApi
     from autodeploy.github.client import Client
     from autodeploy.registry import Resolved
@@ -60,25 +59,17 @@ def open_adapters(
 
 
 class SourceClone:
-    """A local clone of the source repo: `source_dir`, else the current directory when it is one.
-    Looked for on the first question only, so a deploy that needs no answer starts no git."""
+    """A local clone of the source repo: `source_dir`, else the current directory when it is in one.
+    Asked on the first question only, in one git process, so a deploy that needs no answer starts no
+    git, and a directory in no repository answers NO_HISTORY."""
 
     def __init__(self, source_dir: str | None) -> None:
         self.source_dir = source_dir
-        self._history: SourceHistory | None = None
-        self._looked = False
 
     def relation(self, repo: str, old: str, new: str) -> Relation:
         from autodeploy import gitlocal
 
-        if not self._looked:
-            self._looked = True
-            try:
-                directory = self.source_dir or gitlocal.toplevel(os.getcwd())
-            except GitError:
-                directory = None
-            self._history = gitlocal.GitSourceHistory(directory) if directory else None
-        return self._history.relation(repo, old, new) if self._history else Relation.NO_HISTORY
+        return gitlocal.relation(self.source_dir or os.getcwd(), old, new)
 
 
 class LocalFiles:

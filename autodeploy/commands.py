@@ -4,15 +4,18 @@ pipeline; printing is the entrypoints' (through `render`)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from autodeploy import pipeline
 from autodeploy.adapters import RegistryImages, open_adapters
-from autodeploy.deploys import History
 from autodeploy.options import DeployOptions, HistoryOptions, ResolveOptions, RollbackOptions
-from autodeploy.pipeline import Outcome
-from autodeploy.registry import Resolved
 from autodeploy.registry.access import RegistryOptions
 from autodeploy.retry import Deadline
+
+if TYPE_CHECKING:
+    from autodeploy.deploys import History
+    from autodeploy.pipeline import Outcome
+    from autodeploy.registry import Resolved
 
 
 def deploy(options: DeployOptions) -> Outcome:
@@ -37,6 +40,8 @@ def rollback(options: RollbackOptions) -> Outcome:
 
 
 def history(options: HistoryOptions) -> History:
+    from autodeploy.deploys import History
+
     adapters = open_adapters(options.location, RegistryOptions(), deadline=_deadline(options.deadline))
     ran = tuple(pipeline.read_history(adapters.files, options.path, limit=options.limit))
     return History(ran, adapters.files.pending(options.path))

@@ -6,10 +6,13 @@ import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from autodeploy.deploys import FileVersion, Pending
 from autodeploy.errors import GitError, InputError
 from autodeploy.plan import Relation
+
+if TYPE_CHECKING:
+    from autodeploy.deploys import FileVersion, Pending
 
 _TIMEOUT = 60.0
 
@@ -21,11 +24,16 @@ class Result:
     stderr: str
 
 
-def git(repo: str, *args: str, check: bool = True) -> Result:
+def git(repo: str, *args: str, check: bool = True, stdin: str | None = None) -> Result:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
         done = subprocess.run(
-            ["git", "-C", repo, *args], capture_output=True, env=env, timeout=_TIMEOUT, check=False
+            ["git", "-C", repo, *args],
+            capture_output=True,
+            env=env,
+            timeout=_TIMEOUT,
+            check=False,
+            input=stdin.encode("utf-8") if stdin is not None else None,
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed (needed for local history)") from exc
@@ -48,15 +56,29 @@ def toplevel(path: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def has_commit(repo: str, commit: str) -> bool:
-    return git(repo, "cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0
+def resolve_commits(repo: str, *commits: str) -> list[str | None] | None:
+    """The full id of each commit, None for one the repository lacks; None when `repo` is in no git
+    repository at all. One git process for all of them."""
+    result = git(
+        repo, "cat-file", "--batch-check", check=False, stdin="".join(f"{c}^{{commit}}\n" for c in commits)
+    )
+    if result.returncode != 0:
+        return None
+    found: list[str | None] = []
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        found.append(parts[0] if len(parts) == 3 and parts[1] == "commit" else None)
+    return found
 
 
 def relation(repo: str, old: str, new: str) -> Relation:
     """How `new` stands to `old` in the repository's history."""
-    if not (has_commit(repo, old) and has_commit(repo, new)):
+    found = resolve_commits(repo, old, new)
+    if found is None:
+        return Relation.NO_HISTORY
+    if len(found) != 2 or found[0] is None or found[1] is None:
         return Relation.UNKNOWN
-    if git(repo, "rev-parse", old).stdout == git(repo, "rev-parse", new).stdout:
+    if found[0] == found[1]:
         return Relation.SAME
     if git(repo, "merge-base", "--is-ancestor", old, new, check=False).returncode == 0:
         return Relation.NEWER
@@ -120,6 +142,8 @@ class GitFileHistory:
         return ()  # a checkout has no pull requests
 
     def versions(self, path: str, *, limit: int) -> Iterator[FileVersion]:
+        from autodeploy.deploys import FileVersion  # the guard imports this module, not history
+
         for entry in log(self.repo, path, limit=limit):
             yield FileVersion(
                 entry.commit, entry.date, entry.author, entry.subject, show(self.repo, entry.commit, path)

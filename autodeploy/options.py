@@ -5,12 +5,15 @@ from its inputs, and the commands take nothing else. Pure: no parsing, no enviro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from autodeploy.environment import PushEvent
-from autodeploy.github.credentials import Credentials
 from autodeploy.imageref import ImageRef
 from autodeploy.plan import Settings, Target
 from autodeploy.registry.access import RegistryOptions
+
+if TYPE_CHECKING:
+    from autodeploy.github.credentials import Credentials
 
 DEFAULT_GITHUB_MAX_WAIT = 300.0
 DEFAULT_DEADLINE = 600.0  # seconds a whole command may take, waits and retries included

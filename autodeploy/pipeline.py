@@ -17,16 +17,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from autodeploy import imagefile, report, request
-from autodeploy.deploys import Deploy, FileHistory, choose, iter_deploys
 from autodeploy.errors import ConflictError, InputError, RegistryError, StaleSnapshot
 from autodeploy.imageref import ImageRef
 from autodeploy.options import DeployOptions, RollbackOptions
 from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
 from autodeploy.request import Provenance
 from autodeploy.retry import Deadline, backoff, seconds_text
+
+if TYPE_CHECKING:
+    from autodeploy.deploys import Deploy, FileHistory
 
 MAX_ATTEMPTS = 6
 
@@ -149,6 +151,8 @@ def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
     whether it still holds that digest (one HEAD by digest) and where the tag points now (one HEAD),
     so that a tag pushed again since is reported rather than deployed. `allow_retag` deploys what
     the tag points at now instead; `registry_check=False` asks the registry nothing."""
+    from autodeploy.deploys import choose
+
     label = f"{options.app}/{options.env}"
     path = DeployRequest.path_for(options.write.settings, options.app, options.env)
     chosen = choose(
@@ -212,6 +216,8 @@ def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
 def read_history(files: FileHistory, path: str, *, limit: int) -> Iterator[Deploy]:
     """The deploys, newest first, at most `limit`, read as they are consumed: up to three versions
     of the file per deploy asked for (not every commit that touches the file deploys)."""
+    from autodeploy.deploys import iter_deploys  # only history and rollback read deploys
+
     if limit < 1:
         raise InputError("--limit must be 1 or more")
     versions = files.versions(path, limit=max(3 * limit, 30))

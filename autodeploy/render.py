@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autodeploy import report
-from autodeploy.deploys import Deploy, History
-from autodeploy.imageref import ImageRef
-from autodeploy.pipeline import Outcome
-from autodeploy.registry import Resolved
+
+if TYPE_CHECKING:
+    from autodeploy.deploys import Deploy, History
+    from autodeploy.imageref import ImageRef
+    from autodeploy.pipeline import Outcome
+    from autodeploy.registry import Resolved
 
 
 def show_outcome(outcome: Outcome, *, json_output: bool) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from autodeploy import validate
-from autodeploy.deploys import Deploy
 from autodeploy.errors import InputError
 from autodeploy.options import DeployOptions, RollbackOptions
 from autodeploy.plan import DeployRequest, Target
+
+if TYPE_CHECKING:
+    from autodeploy.deploys import Deploy
 
 _REPO_URL_RE = re.compile(r"(?:https?://[^/]+/|git@[^:]+:)([^/]+/[^/]+?)(?:\.git)?/?")
 

@@ -18,7 +18,6 @@ succeed within the bound anyway); a shorter one is slept through `Budget.sleep`.
 from __future__ import annotations
 
 import math
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -139,10 +138,14 @@ def backoff(
     *,
     base: float = 0.5,
     cap: float = 30.0,
-    jitter: Callable[[], float] = random.random,
+    jitter: Callable[[], float] | None = None,
 ) -> float:
     """The wait before retry `attempt` (1, 2, ...): base * 2^(attempt-1), capped, times a jitter
     in [0.5, 1.5) so that runs which failed together do not retry together."""
+    if jitter is None:
+        import random  # on first use: it costs a run that never retries part of its start-up
+
+        jitter = random.random
     exponent = min(max(attempt, 1) - 1, 60)  # 2**60 is past any cap, and still a float
     return float(min(cap, base * 2.0**exponent) * (0.5 + jitter()))
 

@@ -10,8 +10,6 @@ import sys
 from autodeploy import report, targets, validate
 from autodeploy.environment import Environment
 from autodeploy.errors import InputError
-from autodeploy.github import credentials
-from autodeploy.github.connection import DEFAULT_API_URL
 from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
@@ -132,6 +130,9 @@ def location(args: argparse.Namespace, env: Environment) -> Location:
 
 
 def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptions:
+    from autodeploy.github import credentials
+    from autodeploy.github.connection import DEFAULT_API_URL
+
     if not 0 <= args.github_max_wait < float("inf"):
         raise InputError("--github-max-wait must be 0 or more seconds")
     api_url = (env.api_url or DEFAULT_API_URL).rstrip("/")
