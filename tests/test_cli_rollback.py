@@ -78,6 +78,21 @@ def deploy(registry: LocalRegistry, gitops: Path, tag: str, commit: str, *extra:
     return code
 
 
+def rollback_args(gitops: Path, image: str, *extra: str) -> list[str]:
+    return [
+        "rollback",
+        "--gitops-dir",
+        str(gitops),
+        "--app",
+        "my-api",
+        "--env",
+        "production",
+        "--image",
+        image,
+        *extra,
+    ]
+
+
 def block(gitops: Path):  # type: ignore[no-untyped-def]
     return read_block((gitops / PROD).read_text())
 
@@ -136,19 +151,7 @@ def test_history_and_rollback(
     assert table[0].split() == ["TAG", "DIGEST", "SOURCE", "GITOPS", "REACHED", "BASE", "BY"]
     assert table[1].startswith("1.2.0 (now)") and len(table) == 3
 
-    rollback = [
-        "rollback",
-        "--gitops-dir",
-        str(gitops),
-        "--app",
-        "my-api",
-        "--env",
-        "production",
-        "--image",
-        f"{registry.host}/{REPO}",
-        "--reason",
-        "checkout broken",
-    ]
+    rollback = rollback_args(gitops, f"{registry.host}/{REPO}", "--reason", "checkout broken")
     before = (gitops / PROD).read_bytes()
     assert main([*rollback, "--dry-run"]) == 0
     out, err = capsys.readouterr()
@@ -199,19 +202,7 @@ def test_a_retagged_image_rolls_back_to_the_digest_that_ran(
     pushed_again = push_image(registry, repo, "2.0.0", oci=True, revision="e" * 40)
     assert pushed_again.digest != ran.digest
     capsys.readouterr()
-    rollback = [
-        "rollback",
-        "--gitops-dir",
-        str(gitops),
-        "--app",
-        "my-api",
-        "--env",
-        "production",
-        "--image",
-        f"{registry.host}/{repo}",
-        "--to",
-        "2.0.0",
-    ]
+    rollback = rollback_args(gitops, f"{registry.host}/{repo}", "--to", "2.0.0")
     before = (gitops / PROD).read_bytes()
     assert main([*rollback, "--dry-run"]) == 0
     assert (gitops / PROD).read_bytes() == before
@@ -233,17 +224,7 @@ def test_a_rollback_without_the_registry(
     for tag, commit in [("1.0.0", "a" * 40), ("1.1.0", "b" * 40)]:
         assert deploy(registry, gitops, tag, commit) == 0
     capsys.readouterr()
-    gone = [
-        "rollback",
-        "--gitops-dir",
-        str(gitops),
-        "--app",
-        "my-api",
-        "--env",
-        "production",
-        "--image",
-        "127.0.0.1:1/rollback/my-api",
-    ]  # no registry listens there
+    gone = rollback_args(gitops, "127.0.0.1:1/rollback/my-api")  # no registry listens there
     assert main(gone) == 1
     assert "pass --no-registry-check" in capsys.readouterr().err
     assert main([*gone, "--no-registry-check"]) == 0
@@ -262,17 +243,7 @@ def test_a_digest_gone_from_the_registry_stops_the_rollback(
     assert deploy(registry, gitops, "1.1.0", "b" * 40) == 0
     before = (gitops / PROD).read_bytes()
     capsys.readouterr()
-    rollback = [
-        "rollback",
-        "--gitops-dir",
-        str(gitops),
-        "--app",
-        "my-api",
-        "--env",
-        "production",
-        "--image",
-        f"{registry.host}/{REPO}",
-    ]
+    rollback = rollback_args(gitops, f"{registry.host}/{REPO}")
     assert main(rollback) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "sha256:" + "0" * 64 in err
