@@ -22,7 +22,9 @@ from autodeploy.errors import EXIT_BUG, EXIT_INTERRUPTED, AutodeployError
 
 
 class ErrorBoundary:
-    def __init__(self, *, debug: bool, hint: str, on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, *, debug: bool, hint: str, on_error: Callable[[str, BaseException], None] | None = None
+    ) -> None:
         self.debug = debug
         self.hint = hint
         self.on_error = on_error
@@ -46,9 +48,9 @@ class ErrorBoundary:
         if exc is None:
             return False
         if isinstance(exc, AutodeployError):
-            self._fail(exc.message, exc.exit_code)
+            self._fail(exc.message, exc.exit_code, exc)
         elif isinstance(exc, KeyboardInterrupt):
-            self._fail("interrupted", EXIT_INTERRUPTED)
+            self._fail("interrupted", EXIT_INTERRUPTED, exc)
         elif isinstance(exc, BrokenPipeError):
             _silence_stdout()
             self.code = 0
@@ -57,13 +59,13 @@ class ErrorBoundary:
         elif self.debug:
             return False
         else:
-            self._fail(f"unexpected error: {type(exc).__name__}: {exc} ({self.hint})", EXIT_BUG)
+            self._fail(f"unexpected error: {type(exc).__name__}: {exc} ({self.hint})", EXIT_BUG, exc)
         return True
 
-    def _fail(self, message: str, code: int) -> None:
+    def _fail(self, message: str, code: int, exc: BaseException) -> None:
         report.error(message)
         if self.on_error is not None:
-            self.on_error(message)
+            self.on_error(message, exc)
         self.code = code
 
 
