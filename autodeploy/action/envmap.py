@@ -19,12 +19,15 @@ DEFAULT_MAP: Mapping[str, str] = {"tag": "production", "default-branch": "stagin
 _ITEM_SEPARATORS = re.compile(r"[\n,]+")
 
 
+def items(text: str) -> list[str]:
+    """An Action input's list: items one per line or comma-separated, blanks dropped."""
+    return [item.strip() for item in _ITEM_SEPARATORS.split(text) if item.strip()]
+
+
 def parse_map(text: str) -> dict[str, str]:
     """The default map, updated with the entries of `text`."""
     mapping = dict(DEFAULT_MAP)
-    for item in _ITEM_SEPARATORS.split(text):
-        if not item.strip():
-            continue
+    for item in items(text):
         key, sep, env = item.rpartition(":")  # neither a ref nor an env may hold ':'
         key, env = key.strip(), env.strip()
         if not sep or not key or not env:

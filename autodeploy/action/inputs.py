@@ -3,7 +3,6 @@ masked before anything else is printed, and every input is checked before any to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from autodeploy import report, targets, validate
@@ -71,7 +70,6 @@ ONLY_FOR = {
     "registry-check": "rollback",
 }
 MERGE_METHODS = ("merge", "squash", "rebase")
-_LIST_SEPARATORS = re.compile(r"[\n,]+")
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0", ""}
 
 
@@ -277,7 +275,7 @@ def _steps(value: str) -> int:
 
 
 def _list(value: str) -> list[str]:
-    return [item.strip() for item in _LIST_SEPARATORS.split(value) if item.strip()]
+    return envmap.items(value)
 
 
 def _bool(name: str, value: str) -> bool:
