@@ -210,7 +210,7 @@ def test_dry_run_writes_nothing_and_outputs_the_multi_line_diff(workspace: Works
         ("refs/tags/v1.4.0", "", "production"),
         ("refs/heads/main", "", "staging"),
         ("refs/heads/feature/login", "", "development"),
-        ("refs/pull/7/merge", "", "development"),
+        ("refs/pull/7/merge", "refs/pull/*: development", "development"),
         ("refs/heads/release/1.4", "refs/heads/release/*: production", "production"),
         ("refs/heads/feature/x", "branch: staging", "staging"),
     ],
@@ -468,3 +468,13 @@ def test_a_skipped_downgrade_is_a_warning_and_says_what_was_chosen(workspace: Wo
     )
     assert run.code == 0, run.err
     assert run.outputs["changed"] == "true" and run.outputs["skipped"] == ""
+
+
+def test_env_auto_refuses_a_pull_request_ref_the_map_does_not_name(workspace: Workspace) -> None:
+    workspace.monkeypatch.setenv("GITHUB_REF", "refs/pull/7/merge")
+    before = (workspace.gitops / "my-api/development/image.yaml").read_bytes()
+    run = workspace.run(**deploy_inputs())
+    assert run.code == 2
+    [line] = error_lines(run)
+    assert "env: auto does not deploy pull request refs (refs/pull/7/merge)" in line
+    assert (workspace.gitops / "my-api/development/image.yaml").read_bytes() == before

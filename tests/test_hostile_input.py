@@ -279,3 +279,9 @@ def test_a_deeply_nested_targets_file_is_refused_before_the_parser_recurses(
     assert done.returncode == 2, (done.returncode, done.stderr[-500:])
     [line] = done.stderr.splitlines()
     assert line.startswith(f"autodeploy: error: --targets {targets}:1: nests deeper than"), line
+
+
+def test_digest_from_docker_without_the_extra_names_it(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "docker", None)  # as when autodeploy[docker] is not installed
+    line = one_line_error(capsys, ["resolve", "ghcr.io/team/api:1.0.0", "--digest-from", "docker"], code=1)
+    assert "--digest-from docker needs the docker extra: pip install 'autodeploy[docker]'" in line

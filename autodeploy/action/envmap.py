@@ -46,6 +46,11 @@ def environment(ref: str, default_branch: str, mapping: Mapping[str, str]) -> st
     for key, env in mapping.items():
         if key.startswith("refs/") and fnmatch.fnmatchcase(ref, key):
             return env
+    if ref.startswith("refs/pull/"):
+        raise InputError(
+            f"env: auto does not deploy pull request refs ({ref}): a fork's code must not reach an "
+            "environment unasked; set the env input, or name refs/pull/* in env-map"
+        )
     if ref.startswith("refs/tags/"):
         return mapping["tag"]
     if ref == f"refs/heads/{default_branch}":

@@ -46,7 +46,7 @@ def inspect_distribution(ref: ImageRef, *, timeout: float) -> DaemonAnswer:
         import docker.errors
     except ImportError as exc:
         raise RegistryError(
-            "--digest-from docker needs the Python package 'docker' (pip install docker)"
+            "--digest-from docker needs the docker extra: pip install 'autodeploy[docker]'"
         ) from exc
     name = f"{ref.name}@{ref.digest}" if ref.digest else str(ref)
     try:
