@@ -6,7 +6,8 @@
 
 AutodeployError -> its one-line message and its exit code; Ctrl-C or SIGTERM -> 130; a closed
 standard output (`autodeploy history | head`) -> a quiet exit; anything else -> one line naming the
-hint and exit 3, or the traceback when debugging. `on_error` lets the Action add its summary line.
+hint and exit 3, or the traceback when debugging. `on_error(message, bug)` lets the Action add its
+summary line (`bug`: the exception of an unexpected error, else None).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from autodeploy.errors import EXIT_BUG, EXIT_INTERRUPTED, AutodeployError
 
 class ErrorBoundary:
     def __init__(
-        self, *, debug: bool, hint: str, on_error: Callable[[str, BaseException], None] | None = None
+        self, *, debug: bool, hint: str, on_error: Callable[[str, BaseException | None], None] | None = None
     ) -> None:
         self.debug = debug
         self.hint = hint
@@ -48,9 +49,9 @@ class ErrorBoundary:
         if exc is None:
             return False
         if isinstance(exc, AutodeployError):
-            self._fail(exc.message, exc.exit_code, exc)
+            self._fail(exc.message, exc.exit_code)
         elif isinstance(exc, KeyboardInterrupt):
-            self._fail("interrupted", EXIT_INTERRUPTED, exc)
+            self._fail("interrupted", EXIT_INTERRUPTED)
         elif isinstance(exc, BrokenPipeError):
             _silence_stdout()
             self.code = 0
@@ -62,10 +63,10 @@ class ErrorBoundary:
             self._fail(f"unexpected error: {type(exc).__name__}: {exc} ({self.hint})", EXIT_BUG, exc)
         return True
 
-    def _fail(self, message: str, code: int, exc: BaseException) -> None:
+    def _fail(self, message: str, code: int, bug: BaseException | None = None) -> None:
         report.error(message)
         if self.on_error is not None:
-            self.on_error(message, exc)
+            self.on_error(message, bug)
         self.code = code
 
 

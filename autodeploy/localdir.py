@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autodeploy.errors import ConflictError, InputError
-from autodeploy.pipeline import Applied, Snapshot
+from autodeploy.pipeline import Applied, Preview, Snapshot
 from autodeploy.plan import DeployPlan, DeployRequest
 
 
@@ -64,8 +64,8 @@ class LocalDir:
             return None
         return tuple(sorted(child.name for child in directory.iterdir() if child.is_dir()))
 
-    def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> list[str]:
-        return [f"would write {change.path} in {self.display}" for change in plan.changed]
+    def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Preview:
+        return Preview(tuple(f"would write {change.path} in {self.display}" for change in plan.changed))
 
     def settle(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied | None:
         return None  # a directory has no pull request to finish

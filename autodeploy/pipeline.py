@@ -56,6 +56,14 @@ class Applied:
     auto_merge: bool = False
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What a dry run would do: a line per write, and the pull request it would open or update."""
+
+    lines: tuple[str, ...] = ()
+    would: Applied | None = None  # pr_created: it would open one; pr_number: the one it would update
+
+
 class GitopsRepo(Protocol):
     """Where image.yaml files live: a local directory, or a repository on GitHub."""
 
@@ -81,7 +89,7 @@ class GitopsRepo(Protocol):
         """Write the plan's changes; raise ConflictError when the snapshot is no longer current."""
         ...
 
-    def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> list[str]:
+    def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Preview:
         """For a dry run: one line per write that `apply` would make (branch, commit, pull request)."""
         ...
 
@@ -104,6 +112,7 @@ class Outcome:
     applied: Applied | None  # None: dry run, or nothing to change and nothing to finish
     dry_run: bool = False
     preview: tuple[str, ...] = ()  # dry run: what apply would have done
+    would: Applied | None = None  # dry run: the pull request it would open or update
 
     @property
     def changed(self) -> bool:
@@ -269,8 +278,8 @@ def deploy(
         )
         plan = plan_deploy(request, facts)
         if dry_run:
-            preview = repo.preview(plan, request, snapshot) if plan.changed else []
-            return Outcome(plan, snapshot, None, True, tuple(preview))
+            preview = repo.preview(plan, request, snapshot) if plan.changed else Preview()
+            return Outcome(plan, snapshot, None, True, preview.lines, preview.would)
         if not plan.changed:
             return Outcome(plan, snapshot, repo.settle(plan, request, snapshot))
         try:

@@ -16,7 +16,6 @@ from autodeploy.action import inputs, outputs
 from autodeploy.boundary import ErrorBoundary
 from autodeploy.cli.argv import argv
 from autodeploy.environment import Environment
-from autodeploy.errors import AutodeployError
 from autodeploy.options import RollbackOptions
 
 DEBUG_HINT = "re-run the job with debug logging enabled for the traceback"
@@ -26,9 +25,9 @@ def main() -> int:
     report.use_github_actions()
     env = Environment.read(os.environ)
 
-    def on_error(message: str, exc: BaseException) -> None:
-        if env.runner_debug and not isinstance(exc, AutodeployError | KeyboardInterrupt):
-            report.info("".join(traceback.format_exception(exc)))
+    def on_error(message: str, bug: BaseException | None) -> None:
+        if env.runner_debug and bug is not None:
+            report.info("".join(traceback.format_exception(bug)))
         with contextlib.suppress(OSError):  # the error itself is reported already
             outputs.write_summary(env.summary_path, f"**autodeploy failed:** {report.redact(message)}\n")
 

@@ -22,7 +22,7 @@ from autodeploy.options import (
     RollbackOptions,
     WriteOptions,
 )
-from autodeploy.plan import DEFAULT_PATH_TEMPLATE, Settings
+from autodeploy.plan import DEFAULT_MESSAGE_TEMPLATE, DEFAULT_PATH_TEMPLATE, Settings
 from autodeploy.registry.access import RegistryOptions
 
 # Every input action.yml declares, with the default it declares there (tests hold the two equal).
@@ -52,6 +52,11 @@ INPUTS: Mapping[str, str] = {
     "reviewers": "",
     "auto-merge": "",
     "merge-method": "",
+    "title": "",
+    "commit-message": "",
+    "draft": "false",
+    "commit-from-image": "false",
+    "source-dir": "",
     "allow-downgrade": "false",
     "dry-run": "false",
     "reason": "",
@@ -59,10 +64,11 @@ INPUTS: Mapping[str, str] = {
     "allow-retag": "false",
     "registry-check": "true",
 }
-BOOLEANS = ("dry-run", "allow-downgrade", "allow-retag", "registry-check")
+BOOLEANS = ("dry-run", "allow-downgrade", "allow-retag", "registry-check", "draft", "commit-from-image")
 SECRETS = ("token", "github-token", "private-key", "registry-password")
 ONLY_FOR = {
     "digest": "deploy",
+    "source-dir": "deploy",
     "allow-downgrade": "deploy",
     "reason": "rollback",
     "steps": "rollback",
@@ -122,6 +128,8 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
                 digest=inputs["digest"] or None,
                 targets_file=None,
             ),
+            commit_from_image=_bool("commit-from-image", inputs["commit-from-image"]),
+            source_dir=inputs["source-dir"] or None,
             workflow_commit=env.sha,
             workflow_repo=env.repository,
             allow_downgrade=_bool("allow-downgrade", inputs["allow-downgrade"]),
@@ -148,6 +156,7 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
         registry_check=_bool("registry-check", inputs["registry-check"]),
         workflow_repo=env.repository,
         run_url=env.run_url,
+        commit_from_image=_bool("commit-from-image", inputs["commit-from-image"]),
         write=write,
         deadline=_deadline(inputs["deadline"]),
     )
@@ -217,6 +226,8 @@ def _write(inputs: Mapping[str, str], env: Environment) -> WriteOptions:
     settings = Settings(
         path_template=inputs["path-template"] or DEFAULT_PATH_TEMPLATE,
         branch_template=inputs["branch"] or None,
+        title_template=inputs["title"] or None,
+        message_template=inputs["commit-message"] or DEFAULT_MESSAGE_TEMPLATE,
         labels=tuple(labels) if labels else defaults.labels,
         auto_merge_envs=_auto_merge(inputs["auto-merge"], defaults.auto_merge_envs),
         server_url=env.server_url or defaults.server_url,
@@ -226,7 +237,7 @@ def _write(inputs: Mapping[str, str], env: Environment) -> WriteOptions:
     if method not in MERGE_METHODS:
         raise InputError(f"input merge-method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
     reviewers = tuple(validate.reviewer("input reviewers:", r) for r in _list(inputs["reviewers"]))
-    pull = PullOptions(reviewers=reviewers, merge_method=method)
+    pull = PullOptions(reviewers=reviewers, merge_method=method, draft=_bool("draft", inputs["draft"]))
     username, password = inputs["registry-username"] or None, inputs["registry-password"] or None
     if bool(username) != bool(password):
         raise InputError("give both inputs registry-username and registry-password, or neither")

@@ -27,6 +27,12 @@ class Outputs:
     old_tag: str
     diff: str
     skipped: str  # "downgrade" when the guard kept what runs
+    # As peter-evans/create-pull-request names them (pr-number, pr-url and branch stay as aliases).
+    pull_request_number: str
+    pull_request_url: str
+    pull_request_operation: str  # created, updated or none; for a dry run, what it would do
+    pull_request_head_sha: str
+    pull_request_branch: str
 
     @classmethod
     def of(cls, outcome: Outcome) -> Outputs:
@@ -39,12 +45,22 @@ class Outputs:
             digest, tag, old = skip.target.digest, skip.target.tag, skip.old
         else:
             digest, tag, old = None, None, None
+        pull = outcome.would if outcome.dry_run else applied
+        number = str(pull.pr_number) if pull and pull.pr_number else ""
+        url = (pull.pr_url if pull else None) or ""
+        if pull is not None and pull.pr_created:
+            operation = "created"
+        elif pull is not None and pull.pr_number and (outcome.changed or (outcome.dry_run and plan.changed)):
+            operation = "updated"
+        else:
+            operation = "none"
+        branch = (pull.branch if pull and pull.branch else plan.branch) or ""
         return cls(
             changed="true" if outcome.changed else "false",
             branch=(applied.branch if applied and applied.branch else plan.branch) or "",
             commit=(applied.commit if applied else None) or "",
-            pr_number=str(applied.pr_number) if applied and applied.pr_number else "",
-            pr_url=(applied.pr_url if applied else None) or "",
+            pr_number=number,
+            pr_url=url,
             digest=digest or "",
             env=",".join(
                 dict.fromkeys([c.target.env for c in plan.changes] + [s.target.env for s in plan.skipped])
@@ -53,6 +69,11 @@ class Outputs:
             old_tag=(old.tag if old else None) or "",
             diff=plan.diff() if outcome.dry_run else "",
             skipped=",".join(dict.fromkeys(s.kind for s in plan.skipped)),
+            pull_request_number=number,
+            pull_request_url=url,
+            pull_request_operation=operation,
+            pull_request_head_sha=(applied.commit if applied else None) or "",
+            pull_request_branch=branch if operation != "none" or number else "",
         )
 
     def items(self) -> list[tuple[str, str]]:

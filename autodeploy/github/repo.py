@@ -38,7 +38,7 @@ from autodeploy.github.prbody import Row, State, has_section, merge_rows, read_s
 from autodeploy.github.pulls import PullRequests
 from autodeploy.github.rows import path_pattern, rows_from_comparison
 from autodeploy.options import PullOptions
-from autodeploy.pipeline import Applied, Snapshot
+from autodeploy.pipeline import Applied, Preview, Snapshot
 from autodeploy.plan import Change, DeployPlan, DeployRequest
 
 MAX_REOPENS = 3  # new pull requests opened in one run for pull requests that closed under it
@@ -160,7 +160,7 @@ class GitHubRepo:
 
     # -- dry run ---------------------------------------------------------------------------------
 
-    def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> list[str]:
+    def preview(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Preview:
         branch = plan.branch
         lines = []
         if not snapshot.on_branch:
@@ -183,7 +183,11 @@ class GitHubRepo:
             )
         if plan.auto_merge and pull is not None and not pull.auto_merge:
             lines.append(f"would enable auto-merge ({self.options.merge_method}) on #{pull.number}")
-        return lines
+        if pull is not None:
+            would = Applied(branch=branch, pr_number=pull.number, pr_url=pull.url)
+        else:
+            would = Applied(branch=branch, pr_created=True)
+        return Preview(tuple(lines), would)
 
     # -- writing ---------------------------------------------------------------------------------
 
