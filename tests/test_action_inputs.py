@@ -212,7 +212,7 @@ def test_rollback_by_steps_and_image_from_the_tag_reference() -> None:
         ({"merge_method": "fast-forward"}, "input merge-method must be one of merge, squash, rebase"),
         (
             {"mode": "rollback", "tag": "", "image": "ghcr.io/t/a", "steps": "0"},
-            "input steps must be a whole number",
+            "input images-back must be a whole number",
         ),
         ({"registry_username": "robot"}, "give both inputs registry-username and registry-password"),
         ({"reviewers": "not a user"}, "input reviewers: 'not a user' is not a GitHub user"),

@@ -62,11 +62,12 @@ ALTERNATIVES = {
     "dry-run": "true",
     "reason": "broken",
     "steps": "2",
+    "images-back": "3",
     "allow-retag": "true",
     "registry-check": "false",
 }
 # Inputs of one mode only are tried in that mode.
-MODE_OF = {"reason": "rollback", "steps": "rollback", "allow-retag": "rollback", "registry-check": "rollback"}
+MODE_OF = {"reason": "rollback", "steps": "rollback", "images-back": "rollback", "allow-retag": "rollback", "registry-check": "rollback"}
 
 
 @pytest.fixture

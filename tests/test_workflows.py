@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs" / "workflows").glob("*.yml"))
 OWN = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTION: dict[str, Any] = YAML(typ="safe").load((ROOT / "action.yml").read_text())
+SUB_ACTIONS: dict[str, dict[str, Any]] = {
+    "rollback": YAML(typ="safe").load((ROOT / "rollback" / "action.yml").read_text())
+}
 OWNER = re.fullmatch(r"docker://ghcr\.io/([^/]+)/autodeploy:.+", ACTION["runs"]["image"])[1]  # type: ignore[index]
 USES = f"{OWNER}/autodeploy@v{__version__}"
 README = ROOT / "README.md"
@@ -43,7 +46,7 @@ def autodeploy_steps(workflow: dict[str, Any]) -> list[tuple[dict[str, Any], lis
         (step, job["steps"])
         for job in workflow["jobs"].values()
         for step in job.get("steps", [])
-        if "/autodeploy@" in step.get("uses", "")
+        if re.search(r"/autodeploy(/\w+)?@", step.get("uses", ""))
     ]
 
 
@@ -71,9 +74,11 @@ def test_documented_workflows_use_only_declared_inputs(path: Path) -> None:
     steps = autodeploy_steps(load(path))
     assert steps, f"{path.name} does not use autodeploy"
     for step, job_steps in steps:
-        assert step["uses"] == USES, "use the released version, as action.yml's image"
+        sub = re.fullmatch(rf"{OWNER}/autodeploy(?:/(\w+))?@v{re.escape(__version__)}", step["uses"])
+        assert sub, "use the released version, as action.yml's image"
+        declared = SUB_ACTIONS[sub[1]] if sub[1] else ACTION
         given = set(step.get("with", {}))
-        assert given <= set(ACTION["inputs"]), f"undeclared inputs: {given - set(ACTION['inputs'])}"
+        assert given <= set(declared["inputs"]), f"undeclared inputs: {given - set(declared['inputs'])}"
         assert {"app", "gitops-repo"} <= given
         ids = {s.get("id") for s in job_steps}
         for value in step["with"].values():
@@ -93,7 +98,7 @@ def test_the_rollback_workflow_is_dispatched_with_tag_and_reason() -> None:
     dispatch = workflow["on"]["workflow_dispatch"]
     assert {"env", "tag", "reason"} <= set(dispatch["inputs"])
     [(step, _)] = autodeploy_steps(workflow)
-    assert step["with"]["mode"] == "rollback"
+    assert step["uses"] == f"{OWNER}/autodeploy/rollback@v{__version__}" and "mode" not in step["with"]
     assert (step["with"]["tag"], step["with"]["reason"]) == ("${{ inputs.tag }}", "${{ inputs.reason }}")
 
 

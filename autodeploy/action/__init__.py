@@ -10,6 +10,7 @@ import contextlib
 import os
 import shlex
 import traceback
+from collections.abc import Sequence
 
 from autodeploy import commands, render, report
 from autodeploy.action import inputs, outputs
@@ -21,7 +22,8 @@ from autodeploy.options import RollbackOptions
 DEBUG_HINT = "re-run the job with debug logging enabled for the traceback"
 
 
-def main() -> int:
+def main(argv: Sequence[str] = ()) -> int:
+    """`argv` is what a sub-action's action.yml passes (`args: [rollback]`); empty for the root one."""
     report.use_github_actions()
     env = Environment.read(os.environ)
 
@@ -32,15 +34,15 @@ def main() -> int:
             outputs.write_summary(env.summary_path, f"**autodeploy failed:** {report.redact(message)}\n")
 
     with ErrorBoundary(debug=False, hint=DEBUG_HINT, on_error=on_error) as boundary:
-        run(env)
+        run(env, action=argv[0] if argv else None)
     return boundary.code
 
 
-def run(env: Environment) -> None:
+def run(env: Environment, *, action: str | None = None) -> None:
     values = inputs.read_inputs(os.environ)
     outputs.check_writable("GITHUB_OUTPUT", env.output_path)
     outputs.check_writable("GITHUB_STEP_SUMMARY", env.summary_path)
-    options = inputs.options(values, env)
+    options = inputs.options(values, env, action=action)
     report.info("running: autodeploy " + shlex.join(argv(options)))
     rollback = isinstance(options, RollbackOptions)
     outcome = commands.rollback(options) if isinstance(options, RollbackOptions) else commands.deploy(options)

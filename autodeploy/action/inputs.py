@@ -61,6 +61,7 @@ INPUTS: Mapping[str, str] = {
     "dry-run": "false",
     "reason": "",
     "steps": "",
+    "images-back": "",
     "allow-retag": "false",
     "registry-check": "true",
 }
@@ -72,6 +73,7 @@ ONLY_FOR = {
     "allow-downgrade": "deploy",
     "reason": "rollback",
     "steps": "rollback",
+    "images-back": "rollback",
     "allow-retag": "rollback",
     "registry-check": "rollback",
 }
@@ -94,10 +96,20 @@ def read_inputs(environ: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
-def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | RollbackOptions:
-    """The options these inputs ask for; raises InputError for any input that does not fit."""
+def options(
+    inputs: Mapping[str, str], env: Environment, *, action: str | None = None
+) -> DeployOptions | RollbackOptions:
+    """The options these inputs ask for; raises InputError for any input that does not fit. `action`
+    is the sub-action that runs (`rollback` for ditkrg/autodeploy/rollback); None for the root one,
+    where the deprecated `mode` input still chooses."""
     _check_plain(inputs)
     mode = inputs["mode"]
+    if action is not None:
+        if action not in ("deploy", "rollback"):
+            raise InputError(f"there is no autodeploy/{action} action: use the root one, or rollback")
+        if mode != INPUTS["mode"] and mode != action:
+            raise InputError(f"input mode is not for the {action} action")
+        mode = action
     if mode not in ("deploy", "rollback"):
         raise InputError(f"input mode must be deploy or rollback, not {mode!r}")
     for name, only in ONLY_FOR.items():
@@ -142,7 +154,10 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
         if choice is None or choice.image is None:
             raise InputError("mode: rollback needs the image input (the image without its tag)")
         image = choice.image.name
-    if choice is not None and inputs["steps"]:
+    back = inputs["images-back"] or inputs["steps"]
+    if inputs["images-back"] and inputs["steps"]:
+        raise InputError("give images-back (steps is its deprecated name), not both")
+    if choice is not None and back:
         raise InputError("give the input tag (the tag to roll back to) or steps, not both")
     return RollbackOptions(
         location=location,
@@ -150,7 +165,7 @@ def options(inputs: Mapping[str, str], env: Environment) -> DeployOptions | Roll
         env=validate.path_part("env", envs[0]),
         image=parse(image),
         to=choice.tag if choice is not None else None,
-        steps=_steps(inputs["steps"]),
+        steps=_steps(back),
         reason=inputs["reason"] or None,
         allow_retag=_bool("allow-retag", inputs["allow-retag"]),
         registry_check=_bool("registry-check", inputs["registry-check"]),
@@ -281,7 +296,7 @@ def _steps(value: str) -> int:
     if not value:
         return 1
     if not value.isdigit() or int(value) < 1:
-        raise InputError(f"input steps must be a whole number, 1 or more, not {value!r}")
+        raise InputError(f"input images-back must be a whole number, 1 or more, not {value!r}")
     return int(value)
 
 
