@@ -55,7 +55,14 @@ def open_adapters(
         if location.github is not None:
             sources.append(connection.source_history())
         history = FirstKnown(sources)
-    return Adapters(repo=repo, images=images, files=files, source_history=history, deadline=deadline)
+    close = connection.close if location.github is not None else _nothing
+    return Adapters(
+        repo=repo, images=images, files=files, source_history=history, deadline=deadline, close=close
+    )
+
+
+def _nothing() -> None:
+    pass
 
 
 class SourceClone:
@@ -134,7 +141,10 @@ class Connection:
 
         self.options = options
         self.client_options = ClientOptions(
-            api_url=options.api_url, max_wait=options.max_wait, deadline=deadline
+            api_url=options.api_url,
+            graphql_url=options.graphql_url,
+            max_wait=options.max_wait,
+            deadline=deadline,
         )
         self._client: Client | None = None
         self._guard: Client | None = None
@@ -156,6 +166,20 @@ class Connection:
         if self._guard is None:
             self._guard = auth.client_for(credentials, self.options.repo, self.client_options)
         return self._guard
+
+    def close(self) -> None:
+        """Revoke the installation token this command minted, if it minted one."""
+        from autodeploy import report
+        from autodeploy.errors import AutodeployError
+        from autodeploy.github import auth
+
+        if self._client is not None and self.options.credentials.app is not None:
+            try:
+                auth.revoke(self._client)
+            except AutodeployError as exc:
+                report.warn(
+                    f"the installation token could not be revoked (it expires within the hour): {exc}"
+                )
 
     def api(self) -> RepoApi:
         from autodeploy.github.api import RepoApi

@@ -28,7 +28,10 @@ def deploy(options: DeployOptions) -> Outcome:
         source_dir=options.source_dir,
         deadline=_deadline(options.deadline),
     )
-    return pipeline.deploy_images(options, adapters)
+    try:
+        return pipeline.deploy_images(options, adapters)
+    finally:
+        adapters.close()
 
 
 def rollback(options: RollbackOptions) -> Outcome:
@@ -36,15 +39,21 @@ def rollback(options: RollbackOptions) -> Outcome:
     adapters = open_adapters(
         options.location, write.registry, pull=write.pull, deadline=_deadline(options.deadline)
     )
-    return pipeline.roll_back(options, adapters)
+    try:
+        return pipeline.roll_back(options, adapters)
+    finally:
+        adapters.close()
 
 
 def history(options: HistoryOptions) -> History:
     from autodeploy.deploys import History
 
     adapters = open_adapters(options.location, RegistryOptions(), deadline=_deadline(options.deadline))
-    ran = tuple(pipeline.read_history(adapters.files, options.path, limit=options.limit))
-    return History(ran, adapters.files.pending(options.path))
+    try:
+        ran = tuple(pipeline.read_history(adapters.files, options.path, limit=options.limit))
+        return History(ran, adapters.files.pending(options.path))
+    finally:
+        adapters.close()
 
 
 def resolve(options: ResolveOptions) -> tuple[Resolved, ...]:

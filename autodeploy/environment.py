@@ -44,6 +44,7 @@ class Environment:
     server_url: str | None = None  # GITHUB_SERVER_URL
     run_id: str | None = None  # GITHUB_RUN_ID
     api_url: str | None = None  # GITHUB_API_URL
+    graphql_url: str | None = None  # GITHUB_GRAPHQL_URL
     default_branch: str | None = None  # from the event payload
     push: PushEvent | None = None  # from the event payload of a push
     output_path: str | None = None  # GITHUB_OUTPUT
@@ -83,6 +84,7 @@ class Environment:
             server_url=get("GITHUB_SERVER_URL"),
             run_id=get("GITHUB_RUN_ID"),
             api_url=get("GITHUB_API_URL"),
+            graphql_url=get("GITHUB_GRAPHQL_URL"),
             default_branch=_default_branch(payload),
             push=_push(payload) if get("GITHUB_EVENT_NAME") == "push" else None,
             output_path=get("GITHUB_OUTPUT"),

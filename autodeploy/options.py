@@ -35,6 +35,7 @@ class GitHubOptions:
     repo: str  # OWNER/NAME
     credentials: Credentials
     api_url: str = "https://api.github.com"
+    graphql_url: str | None = None  # GITHUB_GRAPHQL_URL, as runners set it
     base_branch: str | None = None  # None: the repository's default branch (one request)
     guard_credentials: Credentials | None = None  # for the source repo's history; None: `credentials`
     push: PushEvent | None = None  # answers the downgrade guard without a request, when it can

@@ -134,6 +134,7 @@ class Adapters:
     files: FileHistory
     source_history: SourceHistory | None = None  # the downgrade guard's; None: no guard
     deadline: Deadline | None = None  # the command's, which every adapter keeps to as well
+    close: Callable[[], None] = field(default=lambda: None, compare=False)  # when the command ends
 
 
 def deploy_images(options: DeployOptions, adapters: Adapters) -> Outcome:

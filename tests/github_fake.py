@@ -73,7 +73,13 @@ NEEDS: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"): ("issues|pull_requests", "write"),
     ("GET", "/repos/{owner}/{repo}/installation"): ("jwt", ""),
     ("POST", "/app/installations/{installation_id}/access_tokens"): ("jwt", ""),
+    ("DELETE", "/installation/token"): ("self", ""),
 }
+
+
+def client_id(app_id: int) -> str:
+    """The fake's client ID of an App (GitHub's look like Iv23li...)."""
+    return f"Iv23li{app_id:014d}"
 
 
 def git_blob(data: bytes) -> str:
@@ -335,6 +341,7 @@ class FakeGitHub:
         self.validate = validate
         self.lock = threading.RLock()
         self.repos: dict[str, Repo] = {}
+        self.revoked: list[str] = []  # installation tokens revoked by DELETE /installation/token
         self.tokens: dict[str, Token] = {}
         self.apps: dict[int, App] = {}
         self.calls: list[Call] = []
@@ -519,6 +526,13 @@ class FakeGitHub:
         if need[0] == "jwt":
             app = self._app(auth)
             return handler(app, params, query, body)
+        if need[0] == "self":  # a token acting on itself: revoking it
+            value = auth.partition(" ")[2]
+            with self.lock:
+                if self.tokens.pop(value, None) is None:
+                    raise Answer(401, "Bad credentials")
+                self.revoked.append(value)
+            return 204, None, {}
         repo = self._repo(params["owner"], params["repo"])
         self._authorize(auth, repo, need)
         status, answer = handler(repo, params, query, body)
@@ -567,7 +581,8 @@ class FakeGitHub:
             raise Answer(401, "A JSON web token could not be decoded")
         try:
             claims = jwt.decode(value, options={"verify_signature": False})
-            app = self.apps[int(claims["iss"])]
+            issuer = str(claims["iss"])  # the App's ID, or its client ID, as GitHub takes either
+            app = next(a for a in self.apps.values() if issuer in {str(a.app_id), client_id(a.app_id)})
             jwt.decode(value, app.public_key, algorithms=["RS256"], options={"verify_iat": False})
         except Exception as exc:
             raise Answer(401, "A JSON web token could not be decoded") from exc
@@ -1273,12 +1288,26 @@ class FakeGitHub:
         repos = {name for name, number in app.installations.items() if number == installation}
         if not repos:
             raise Answer(404, "Not Found")
+        body = body or {}
+        asked = body.get("repositories")
+        if asked is not None:  # scoped to some of the installation's repositories, by name
+            owner_of = {name.split("/")[1]: name for name in repos}
+            if any(name not in owner_of for name in asked):
+                raise Answer(422, "There is at least one repository that does not exist or is not accessible")
+            repos = {owner_of[name] for name in asked}
+        permissions = dict(app.permissions)
+        if body.get("permissions") is not None:  # a subset of what the App was granted, never more
+            levels = {"read": 1, "write": 2, "admin": 3}
+            for name, level in body["permissions"].items():
+                if levels.get(level, 9) > levels.get(app.permissions.get(name, ""), 0):
+                    raise Answer(422, f"The permissions requested are not granted to this installation: {name}")
+            permissions = {"metadata": "read", **body["permissions"]}  # metadata comes with any token
         token = f"ghs_{hashlib.sha1(f'{installation}{len(self.tokens)}'.encode()).hexdigest()[:36]}"
-        self.add_token(token, app.permissions, repos)
+        self.add_token(token, permissions, repos)
         answer = {
             "token": token,
             "expires_at": "2026-01-01T01:00:00Z",
-            "permissions": dict(app.permissions),
+            "permissions": permissions,
             "repository_selection": "selected",
         }
         return (
@@ -1286,6 +1315,9 @@ class FakeGitHub:
             self._complete("POST", "/app/installations/{installation_id}/access_tokens", 201, answer),
             {},
         )
+
+    def h_delete_installation_token(self) -> None:
+        """Answered where the route is dispatched: the token revokes itself."""
 
 
 class _HttpHandler(BaseHTTPRequestHandler):
@@ -1348,6 +1380,7 @@ def _handler_name(method: str, template: str) -> str:
         ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"): "post_labels",
         ("GET", "/repos/{owner}/{repo}/installation"): "get_installation",
         ("POST", "/app/installations/{installation_id}/access_tokens"): "post_access_tokens",
+        ("DELETE", "/installation/token"): "delete_installation_token",
         ("POST", "/graphql"): "graphql",
     }
     return names.get((method, template), "none")

@@ -39,6 +39,7 @@ ALTERNATIVES = {
     "digest": DIGEST,
     "token": "ghs_0123456789",
     "github-token": "ghs_workflow0123",
+    "client-id": "Iv23li00000000004242",
     "app-id": "4242",
     "private-key": "-----BEGIN KEY-----\nabcd\n-----END KEY-----",
     "registry-username": "robot",

@@ -74,13 +74,19 @@ def test_a_github_app_deploys_with_an_installation_token(world: World, keypair) 
         "GET /repos/{owner}/{repo}/installation",
         "POST /app/installations/{installation_id}/access_tokens",
     ]
-    assert client.granted == WRITE_ALL
+    # Least privilege: the GitOps repository alone, and only what a deploy writes.
+    assert world.fake.calls[mark + 1].body == {
+        "repositories": ["gitops"],
+        "permissions": {"contents": "write", "pull_requests": "write"},
+    }
+    assert client.granted == {"metadata": "read", "contents": "write", "pull_requests": "write"}
     outcome = world.deploy(
         "api", "production", "1.1.0", 2, repo=GitHubRepo(RepoApi(client, GITOPS), base="main")
     )
     assert outcome.applied and outcome.applied.pr_created
     minted = world.fake.calls[mark + 1].answer["token"]
     assert report.redact(f"token {minted}") == "token ***"
+    assert world.fake.tokens[minted].repos == frozenset({GITOPS})  # not team/api, though installed there
 
 
 def test_an_installation_id_saves_the_lookup(world: World, keypair) -> None:
@@ -196,3 +202,50 @@ def test_pygithub_debug_logs_never_show_the_minted_token(world: World, keypair, 
 
     assert "access_tokens" in caplog.text and '"token": "***"' in caplog.text  # logged, and redacted
     assert minted not in caplog.text
+
+
+def test_the_cli_revokes_the_token_it_minted_and_takes_a_client_id(
+    world: World, keypair, capsys, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from github_fake import client_id
+
+    from autodeploy import cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("GITHUB_TOKEN", "AUTODEPLOY_GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_EVENT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AUTODEPLOY_APP_PRIVATE_KEY", keypair[0])
+    argv = [
+        "deploy", "--gitops-repo", GITOPS, "--base-branch", "main", "--app", "api", "--env", "production",
+        "--tag", "registry.example.com/team/api:1.1.0", "--digest", "sha256:" + "1" * 64,
+        "--commit", world.commits[2], "--source-repo", "team/api", "--app-id", client_id(APP_ID),
+    ]  # fmt: skip
+    mark = world.mark()
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    calls = world.calls_since(mark)
+    assert calls[:2] == [
+        "GET /repos/{owner}/{repo}/installation",
+        "POST /app/installations/{installation_id}/access_tokens",
+    ]
+    assert calls[-1] == "DELETE /installation/token"
+    minted = world.fake.calls[mark + 1].answer["token"]
+    assert world.fake.revoked == [minted] and minted not in world.fake.tokens
+
+
+def test_the_runner_s_graphql_url_is_used_when_it_sets_one() -> None:
+    from github.Auth import Token
+
+    from autodeploy.github.client import Client
+
+    given = ClientOptions(
+        api_url="https://ghe.example.com/api/v3", graphql_url="https://ghe.example.com/api/graphql-v4"
+    )
+    assert (
+        Client(Token("t0ken-value"), given, credentials_hint="").graphql_url
+        == "https://ghe.example.com/api/graphql-v4"
+    )
+    derived = ClientOptions(api_url="https://ghe.example.com/api/v3")
+    assert (
+        Client(Token("t0ken-value"), derived, credentials_hint="").graphql_url
+        == "https://ghe.example.com/api/graphql"
+    )

@@ -49,6 +49,7 @@ def tour(world: World) -> None:
         2,
         repo=world.repo(base=None, client=app, options=PullOptions(reviewers=("alice",))),
     )
+    auth.revoke(app)  # DELETE /installation/token, the App's token revoked once the deploy is done
     world.deploy("web", "production", "2.0.0", 3)  # update: list, compare, patch
     world.deploy("web", "production", "2.0.0", 3)  # no-op
     path = "api/production/image.yaml"

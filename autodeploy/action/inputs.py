@@ -38,6 +38,7 @@ INPUTS: Mapping[str, str] = {
     "digest": "",
     "token": "",
     "github-token": "",  # action.yml's default is ${{ github.token }}
+    "client-id": "",
     "app-id": "",
     "private-key": "",
     "registry-username": "",
@@ -203,7 +204,7 @@ def _location(inputs: Mapping[str, str], env: Environment) -> Location:
     secrets = credentials.Secrets(
         token=inputs["token"] or env.github_token,
         actions_token=inputs["github-token"] or env.actions_token,
-        app_id=inputs["app-id"] or env.app_id,
+        app_id=inputs["client-id"] or inputs["app-id"] or env.app_id,
         private_key=inputs["private-key"] or env.app_private_key,
     )
     chosen = credentials.choose(secrets)
@@ -213,6 +214,7 @@ def _location(inputs: Mapping[str, str], env: Environment) -> Location:
             repo=repo,
             credentials=chosen,
             api_url=api_url,
+            graphql_url=env.graphql_url,
             base_branch=validate.branch(base) if base else None,
             guard_credentials=credentials.for_source_repo(secrets, chosen),
             push=env.push,

@@ -152,6 +152,7 @@ def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptio
         repo=gitops_repo(repo),
         credentials=chosen,
         api_url=api_url,
+        graphql_url=env.graphql_url,
         base_branch=validate.branch(base) if base else None,
         guard_credentials=credentials.for_source_repo(secrets, chosen),
         push=env.push,

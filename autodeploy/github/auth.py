@@ -12,6 +12,7 @@ from autodeploy.github.client import Client
 from autodeploy.github.connection import ClientOptions
 from autodeploy.github.credentials import ENV_ACTIONS_TOKEN, ENV_TOKEN, App, Credentials
 
+TOKEN_PERMISSIONS = {"contents": "write", "pull_requests": "write"}
 TOKEN_HINT = f"check the token in {ENV_TOKEN} or {ENV_ACTIONS_TOKEN} (wrong, expired or revoked?)"
 APP_HINT = "check --app-id and the App's private key (was the key revoked?)"
 
@@ -49,7 +50,8 @@ def installation_token(app: App, repo: str, options: ClientOptions) -> tuple[str
         "POST",
         f"/app/installations/{installation}/access_tokens",
         doing=doing,
-        body={},
+        # Least privilege, as actions/create-github-app-token does: this repository, these permissions.
+        body={"repositories": [repo.split("/", 1)[1]], "permissions": dict(TOKEN_PERMISSIONS)},
         needs="the App's permissions: Contents and Pull requests, read and write",
     )
     token = minted.data.get("token") if isinstance(minted.data, dict) else None
@@ -65,3 +67,11 @@ def _int(data: object, key: str, doing: str) -> int:
     if not isinstance(value, int):
         raise GitHubError(f"{doing}: GitHub's answer has no {key}")
     return value
+
+
+def revoke(client: Client) -> None:
+    """End an installation token before its hour is up (DELETE /installation/token); a token that is
+    already gone is fine, and no failure here fails the run that made it."""
+    client.request(
+        "DELETE", "/installation/token", doing="revoking the installation token", allow=(401, 403, 404)
+    )

@@ -107,7 +107,7 @@ class Client:
 
     @property
     def graphql_url(self) -> str:
-        return self._github.requester.graphql_url
+        return self.options.graphql_url or self._github.requester.graphql_url
 
     def request(
         self,

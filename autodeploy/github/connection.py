@@ -16,6 +16,7 @@ DEFAULT_MAX_WAIT = 300.0
 @dataclass(frozen=True)
 class ClientOptions:
     api_url: str = DEFAULT_API_URL
+    graphql_url: str | None = None  # GITHUB_GRAPHQL_URL; None: derived from api_url
     timeout: int = 30  # seconds per connect and per read
     max_attempts: int = 5  # per request, for 5xx, dropped connections and rate limits
     # All the time a client spends on GitHub: connect, read, rate limits and backoff together.

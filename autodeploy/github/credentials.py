@@ -8,11 +8,13 @@ Action's `private-key` input). Every token and key is registered with `report.se
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from autodeploy import report
 from autodeploy.errors import InputError
 
+_CLIENT_ID_RE = re.compile(r"Iv[0-9A-Za-z.]{4,40}")
 ENV_TOKEN = "AUTODEPLOY_GITHUB_TOKEN"
 ENV_ACTIONS_TOKEN = "GITHUB_TOKEN"
 ENV_APP_KEY = "AUTODEPLOY_APP_PRIVATE_KEY"
@@ -53,9 +55,10 @@ def choose(
             report.secret(value)
     if secrets.app_id:
         app_id = secrets.app_id.strip()
-        if not app_id.isdigit():
+        if not (app_id.isdigit() or _CLIENT_ID_RE.fullmatch(app_id)):
             raise InputError(
-                f"--app-id {app_id!r} is not a GitHub App ID (a number, on the App's settings page)"
+                f"--app-id {app_id!r} is not a GitHub App ID (a number) or client ID (Iv...), from the App's "
+                "settings page"
             )
         key = _private_key(secrets.private_key, private_key_file)
         return Credentials(f"GitHub App {app_id}", app=App(app_id, key, installation_id))

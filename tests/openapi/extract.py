@@ -41,6 +41,7 @@ OPERATIONS = {
     "/repos/{owner}/{repo}/issues/{issue_number}/labels": ["post"],
     "/repos/{owner}/{repo}/installation": ["get"],
     "/app/installations/{installation_id}/access_tokens": ["post"],
+    "/installation/token": ["delete"],
 }
 
 
