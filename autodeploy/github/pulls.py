@@ -70,22 +70,36 @@ class PullRequests:
             written = self.table(updated.head_sha, base, written, ())
         return pull
 
-    def finish(self, pull: Pull, *, plan: DeployPlan, created: bool) -> bool:
-        """Labels, reviewers (on a new pull request) and auto-merge; True when auto-merge is on."""
+    def finish(self, pull: Pull, *, plan: DeployPlan, created: bool, joined: bool = False) -> bool:
+        """Labels, reviewers (when the pull request is new, or this run's deploy `joined` it) and
+        auto-merge; True when auto-merge is on."""
         missing = [label for label in plan.labels if label not in pull.labels]
         if missing:
             self.api.add_labels(pull.number, missing)
-        if created and self.options.reviewers:
-            users = [r for r in self.options.reviewers if "/" not in r]
-            teams = [r.split("/", 1)[1] for r in self.options.reviewers if "/" in r]
-            refused = self.api.request_reviewers(pull.number, users, teams)
-            if refused:
-                report.warn(f"{pull.url}: GitHub did not request the reviews: {refused}")
+        if (created or joined) and self.options.reviewers:
+            self._request_reviews(pull, self.options.reviewers)
         if not plan.auto_merge:
             return False
         if pull.auto_merge:
             return True
         return self._auto_merge(pull)
+
+    def _request_reviews(self, pull: Pull, reviewers: Sequence[str]) -> None:
+        """GitHub refuses a whole request for one reviewer it will not ask (not a collaborator, say):
+        then each is asked alone, so the others still are."""
+        refused = self._ask(pull, reviewers)
+        if refused and len(reviewers) > 1:
+            refusals = [(r, why) for r in reviewers if (why := self._ask(pull, [r]))]
+            if refusals:
+                named = "; ".join(f"{r}: {why}" for r, why in refusals)
+                report.warn(f"{pull.url}: GitHub did not request a review from {named}")
+        elif refused:
+            report.warn(f"{pull.url}: GitHub did not request the reviews: {refused}")
+
+    def _ask(self, pull: Pull, reviewers: Sequence[str]) -> str | None:
+        users = [r for r in reviewers if "/" not in r]
+        teams = [r.split("/", 1)[1] for r in reviewers if "/" in r]
+        return self.api.request_reviewers(pull.number, users, teams)
 
     def _auto_merge(self, pull: Pull) -> bool:
         method = self.options.merge_method

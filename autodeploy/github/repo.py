@@ -235,7 +235,7 @@ class GitHubRepo:
         pull, created = self._held(
             prs, pull, created, commit=commit.sha, base=base, paths=paths, own=own, plan=plan
         )
-        auto_merge = prs.finish(pull, plan=plan, created=created)
+        auto_merge = prs.finish(pull, plan=plan, created=created, joined=True)
         return Applied(commit.sha, branch, pull.number, pull.url, created, auto_merge)
 
     def settle(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied | None:
