@@ -18,4 +18,5 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 .venv/bin/python -m mypy
 .venv/bin/python -m ruff check autodeploy
+.venv/bin/zizmor --offline --quiet --config .github/zizmor.yml .github/workflows docs/workflows
 .venv/bin/python -m pytest -q
