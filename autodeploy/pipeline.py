@@ -140,9 +140,12 @@ class Adapters:
 def deploy_images(options: DeployOptions, adapters: Adapters) -> Outcome:
     """`deploy`: resolve what the user did not pin, then plan and apply."""
     needs_registry = options.commit_from_image or any(not t.digest for t in options.targets)
-    targets, provenance = resolve_targets(
-        options.targets, adapters.images if needs_registry else None, with_labels=options.commit_from_image
-    )
+    with report.group("resolve the digests"):
+        targets, provenance = resolve_targets(
+            options.targets,
+            adapters.images if needs_registry else None,
+            with_labels=options.commit_from_image,
+        )
     deploy_request = request.for_deploy(options, targets, provenance)
     history = None if options.allow_downgrade else adapters.source_history
     return deploy(
@@ -270,21 +273,23 @@ def deploy(
     backoff, a bounded number of times, and never past the command's deadline."""
     relations: dict[tuple[str, str], Relation] = {}
     for attempt in range(1, max_attempts + 1):
-        snapshot = read_facts(request, repo, exact=dry_run)
-        facts = Facts(
-            files=snapshot.files,
-            listings=snapshot.listings,
-            relations=_relations(request, snapshot, history, relations),
-            base_branch=repo.base,
-        )
-        plan = plan_deploy(request, facts)
+        with report.group("read the GitOps repo and plan"):
+            snapshot = read_facts(request, repo, exact=dry_run)
+            facts = Facts(
+                files=snapshot.files,
+                listings=snapshot.listings,
+                relations=_relations(request, snapshot, history, relations),
+                base_branch=repo.base,
+            )
+            plan = plan_deploy(request, facts)
         if dry_run:
             preview = repo.preview(plan, request, snapshot) if plan.changed else Preview()
             return Outcome(plan, snapshot, None, True, preview.lines, preview.would)
         if not plan.changed:
             return Outcome(plan, snapshot, repo.settle(plan, request, snapshot))
         try:
-            applied = repo.apply(plan, request, snapshot)
+            with report.group("write and open or update the pull request"):
+                applied = repo.apply(plan, request, snapshot)
         except ConflictError as exc:
             if attempt == max_attempts:
                 raise ConflictError(

@@ -7,8 +7,10 @@ mode, secrets are also announced with `::add-mask::` and errors become `::error:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 
 _secrets: set[str] = set()
 _github_actions = False
@@ -54,13 +56,46 @@ def warn(message: str) -> None:
 
 
 def _problem(level: str, message: str) -> None:
-    """One line on stderr; in GitHub Actions also an annotation with the same text."""
+    """One line on stderr; in GitHub Actions an annotation instead (the log shows it too), with the
+    error also on stderr, where a step's failure is looked for."""
     text = redact(message)
     if _github_actions:
-        sys.stdout.write(f"::{level}::{_escape_annotation(text)}\n")
+        text = _rephrase(text)
+        sys.stdout.write(f"::{level} title=autodeploy::{_escape_annotation(text)}\n")
         sys.stdout.flush()
+        if level == "warning":
+            return
         text = _one_line(text)
     sys.stderr.write(f"autodeploy: {level}: {text}\n")
+
+
+_phrasing: list[tuple[str, str]] = []
+
+
+def phrase(replacements: list[tuple[str, str]]) -> None:
+    """Words to say otherwise (the Action names its inputs where the CLI names flags), longest first."""
+    _phrasing[:] = sorted(replacements, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def _rephrase(text: str) -> str:
+    for old, new in _phrasing:
+        text = text.replace(old, new)
+    return text
+
+
+@contextlib.contextmanager
+def group(title: str) -> Iterator[None]:
+    """In GitHub Actions, the lines written inside fold under `title` in the log."""
+    if not _github_actions:
+        yield
+        return
+    sys.stdout.write(f"::group::{_one_line(title)}\n")
+    sys.stdout.flush()
+    try:
+        yield
+    finally:
+        sys.stdout.write("::endgroup::\n")
+        sys.stdout.flush()
 
 
 def info(message: str) -> None:

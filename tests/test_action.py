@@ -141,7 +141,7 @@ def deploy_inputs(**extra: str) -> dict[str, str]:
 
 
 def error_lines(run: Run) -> list[str]:
-    return [line for line in run.out.splitlines() if line.startswith("::error::")]
+    return [line for line in run.out.splitlines() if line.startswith("::error title=autodeploy::")]
 
 
 def test_deploy_on_the_default_branch_goes_to_staging(workspace: Workspace) -> None:
@@ -275,9 +275,9 @@ def test_several_apps_and_envs(workspace: Workspace) -> None:
         (
             {"path_template": "{app}/{stage}.yaml"},
             2,
-            "--path-template uses {stage}, which is not one of {app}, {env}",
+            "the input path-template uses {stage}, which is not one of {app}, {env}",
         ),
-        ({"gitops_dir": "missing"}, 2, "--gitops-dir 'missing' is not a directory"),
+        ({"gitops_dir": "missing"}, 2, "the input gitops-dir 'missing' is not a directory"),
         ({"mode": "rollback", "digest": DIGEST}, 2, "input digest applies to mode: deploy only"),
     ],
 )
@@ -287,7 +287,7 @@ def test_bad_input_is_one_error_annotation(
     run = workspace.run(**deploy_inputs(**inputs))
     assert run.code == code
     [line] = error_lines(run)
-    assert line.startswith("::error::") and message in line, line
+    assert line.startswith("::error title=autodeploy::") and message in line, line
     assert "Traceback" not in run.err and run.err.count("autodeploy: error:") == 1
     assert run.outputs == {}
     assert run.summary.startswith("**autodeploy failed:** ")
@@ -322,7 +322,9 @@ def test_secrets_are_masked_even_when_the_inputs_are_bad(workspace: Workspace) -
     run = workspace.run(mode="bogus", token="ghs_token0123456789")
     assert run.code == 2
     assert run.out.splitlines()[0] == "::add-mask::ghs_token0123456789"
-    assert error_lines(run) == ["::error::input mode must be deploy or rollback, not 'bogus'"]
+    assert error_lines(run) == [
+        "::error title=autodeploy::input mode must be deploy or rollback, not 'bogus'"
+    ]
 
 
 def test_an_unwritable_output_file_fails_before_deploying(workspace: Workspace) -> None:
@@ -347,7 +349,7 @@ def test_an_unexpected_error_is_one_line_and_exit_3(workspace: Workspace) -> Non
     run = workspace.run(**deploy_inputs())
     assert run.code == 3
     assert error_lines(run) == [
-        "::error::unexpected error: RuntimeError: disk on fire "
+        "::error title=autodeploy::unexpected error: RuntimeError: disk on fire "
         "(re-run the job with debug logging enabled for the traceback)"
     ]
     assert "Traceback" not in run.err
@@ -362,7 +364,7 @@ def test_sigterm_is_an_interrupt(workspace: Workspace) -> None:
     workspace.monkeypatch.setattr(render, "show_outcome", cancelled)
     before = signal.getsignal(signal.SIGTERM)
     run = workspace.run(**deploy_inputs())
-    assert run.code == 130 and error_lines(run) == ["::error::interrupted"]
+    assert run.code == 130 and error_lines(run) == ["::error title=autodeploy::interrupted"]
     assert signal.getsignal(signal.SIGTERM) is before
 
 
@@ -382,7 +384,7 @@ def test_runs_as_the_image_runs_it(workspace: Workspace) -> None:
     )
     assert (done.returncode, done.stdout) == (
         2,
-        "::error::input mode must be deploy or rollback, not 'bogus'\n",
+        "::error title=autodeploy::input mode must be deploy or rollback, not 'bogus'\n",
     )
 
 
@@ -400,13 +402,24 @@ def test_runs_as_the_image_runs_it(workspace: Workspace) -> None:
 def test_no_input_starts_a_workflow_command(workspace: Workspace, inputs: dict[str, str]) -> None:
     """The runner reads `::command::` at the start of any line of stdout or stderr."""
     run = workspace.run(**deploy_inputs(**inputs))
-    ours = ("::error::", "::warning::", "::add-mask::")
+    ours = (
+        "::error title=autodeploy::",
+        "::warning title=autodeploy::",
+        "::add-mask::",
+        "::group::",
+        "::endgroup::",
+    )
     for line in (run.out + run.err).splitlines():
         if line.startswith("::"):
             assert line.startswith(ours), line
             assert "pwned" not in line.partition("::")[2].partition("::")[0], line
+            assert not line.startswith("::group::") or line in {
+                "::group::resolve the digests",
+                "::group::read the GitOps repo and plan",
+                "::group::write and open or update the pull request",
+            }, line
     assert not any(
-        line.startswith(("::stop-commands::x", "::notice::", "::group::"))
+        line.startswith(("::stop-commands::x", "::notice::", "::group::y", "::warning::", "::error::"))
         for line in (run.out + run.err).splitlines()
     )
 
@@ -437,7 +450,7 @@ def test_an_output_file_that_is_a_directory_fails_before_deploying(workspace: Wo
     workspace.capsys.readouterr()
     assert action.main() == 2
     out = workspace.capsys.readouterr().out
-    assert f"::error::$GITHUB_OUTPUT ({directory}) is not a regular file" in out
+    assert f"::error title=autodeploy::$GITHUB_OUTPUT ({directory}) is not a regular file" in out
     assert (workspace.gitops / STAGING).read_bytes() == before
 
 
@@ -455,7 +468,7 @@ def test_a_skipped_downgrade_is_a_warning_and_says_what_was_chosen(workspace: Wo
     )
     assert run.code == 0, run.err
     assert (workspace.gitops / "my-api/production/image.yaml").read_bytes() == before
-    [warning] = [line for line in run.out.splitlines() if line.startswith("::warning::")]
+    [warning] = [line for line in run.out.splitlines() if line.startswith("::warning title=autodeploy::")]
     assert "already runs 1.3.0 (built from 0b1c2d3e4f5a)" in warning and COMMIT[:12] in warning
     assert {k: run.outputs[k] for k in ("changed", "skipped", "env", "tag", "digest", "old-tag")} == {
         "changed": "false",
@@ -468,7 +481,10 @@ def test_a_skipped_downgrade_is_a_warning_and_says_what_was_chosen(workspace: Wo
     assert "skipped: " in run.summary
     run = workspace.run(
         **deploy_inputs(
-            env="production", tag="ghcr.io/my-team/my-api:1.2.0", gitops_dir="../gitops", allow_downgrade="true"
+            env="production",
+            tag="ghcr.io/my-team/my-api:1.2.0",
+            gitops_dir="../gitops",
+            allow_downgrade="true",
         )
     )
     assert run.code == 0, run.err
@@ -483,3 +499,18 @@ def test_env_auto_refuses_a_pull_request_ref_the_map_does_not_name(workspace: Wo
     [line] = error_lines(run)
     assert "env: auto does not deploy pull request refs (refs/pull/7/merge)" in line
     assert (workspace.gitops / "my-api/development/image.yaml").read_bytes() == before
+
+
+def test_the_log_folds_each_phase_and_the_summary_can_be_left_out(workspace: Workspace) -> None:
+    run = workspace.run(**deploy_inputs(summary="false"))
+    assert run.code == 0, run.err
+    folds = [line for line in run.out.splitlines() if line.startswith(("::group::", "::endgroup::"))]
+    assert folds == [
+        "::group::resolve the digests",
+        "::endgroup::",
+        "::group::read the GitOps repo and plan",
+        "::endgroup::",
+        "::group::write and open or update the pull request",
+        "::endgroup::",
+    ]
+    assert run.summary == ""

@@ -61,6 +61,7 @@ ALTERNATIVES = {
     "source-dir": "app",
     "allow-downgrade": "true",
     "dry-run": "true",
+    "summary": "false",
     "reason": "broken",
     "steps": "2",
     "images-back": "3",
@@ -120,11 +121,12 @@ def test_every_input_is_documented_and_has_the_entrypoint_s_default() -> None:
 
 
 def _effect(values: dict[str, str], environ: Environment) -> object:
-    """What the entrypoint makes of a set of inputs: the options, or the error."""
+    """What the entrypoint makes of a set of inputs: the options (or the error), and the summary switch."""
     try:
-        return action_inputs.options(values, environ)
+        made: object = action_inputs.options(values, environ)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        made = f"{type(exc).__name__}: {exc}"
+    return made, action_inputs.flag(values, "summary")  # read by the entrypoint itself
 
 
 @pytest.mark.parametrize("name", list(INPUTS))

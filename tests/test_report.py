@@ -26,7 +26,11 @@ def test_registered_secrets_never_print(capsys: pytest.CaptureFixture[str]) -> N
     report.out(f'{{"token": "{token}"}}')
     out, err = capsys.readouterr()
     assert token not in out + err
-    assert err.splitlines() == ["autodeploy: error: 401 with token ***", "autodeploy: warning: token=***", "using ***"]
+    assert err.splitlines() == [
+        "autodeploy: error: 401 with token ***",
+        "autodeploy: warning: token=***",
+        "using ***",
+    ]
     assert out == '{"token": "***"}\n'
 
 
@@ -44,7 +48,7 @@ def test_actions_errors_are_annotations_with_the_same_text(capsys: pytest.Captur
     report.use_github_actions()
     report.error("100% broken\nsecond line")
     out, err = capsys.readouterr()
-    assert out == "::error::100%25 broken%0Asecond line\n"
+    assert out == "::error title=autodeploy::100%25 broken%0Asecond line\n"
     assert err == "autodeploy: error: 100% broken\\nsecond line\n"  # no text of it starts a line
 
 
@@ -59,3 +63,21 @@ def test_a_line_of_one_secret_never_breaks_up_another(capsys: pytest.CaptureFixt
     token = report.secret("ghs_0123456789abcdefghij0123")
     report.info(f"t={token}")
     assert capsys.readouterr().err == "t=***\n"
+
+
+def test_actions_warnings_are_shown_once_and_flags_are_named_as_inputs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report.use_github_actions()
+    report.phrase([("pass --allow-downgrade", "set `allow-downgrade: true`")])
+    try:
+        report.warn("not downgrading (pass --allow-downgrade)")
+        out, err = capsys.readouterr()
+        assert (
+            out == "::warning title=autodeploy::not downgrading (set `allow-downgrade: true`)\n" and err == ""
+        )
+        report.use_github_actions(False)
+        report.warn("not downgrading (pass --allow-downgrade)")
+        assert capsys.readouterr().err == "autodeploy: warning: not downgrading (pass --allow-downgrade)\n"
+    finally:
+        report.phrase([])

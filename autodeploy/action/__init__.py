@@ -20,11 +20,55 @@ from autodeploy.environment import Environment
 from autodeploy.options import RollbackOptions
 
 DEBUG_HINT = "re-run the job with debug logging enabled for the traceback"
+# What the CLI's messages say, as an Action user says it: inputs, not flags; never `docker login`,
+# which the container cannot see.
+AS_INPUTS = [
+    ("pass --allow-downgrade", "set `allow-downgrade: true`"),
+    ("pass --allow-retag", "set `allow-retag: true`"),
+    ("pass --no-registry-check", "set `registry-check: false`"),
+    ("pass --commit-from-image", "set `commit-from-image: true`"),
+    (
+        "pass --registry-username and --registry-password-stdin, set AUTODEPLOY_REGISTRY_USERNAME and "
+        "AUTODEPLOY_REGISTRY_PASSWORD, or run docker login",
+        "give the inputs registry-username and registry-password for",
+    ),
+    (
+        "give credentials with --registry-username, AUTODEPLOY_REGISTRY_USERNAME or docker login",
+        "give the inputs registry-username and registry-password",
+    ),
+    ("run docker login again", "check the inputs registry-username and registry-password"),
+    ("pass --insecure-registry", "the registry must serve HTTPS for"),
+    (
+        "pick a branch it does not cover with --branch",
+        "pick a branch it does not cover with the input branch",
+    ),
+    ("pass another --branch", "set another branch input"),
+    ("--github-max-wait", "GitHub's time limit"),
+    ("--registry-max-wait", "the registries' time limit"),
+    ("--deadline", "the input deadline"),
+    ("--path-template", "the input path-template"),
+    ("--gitops-dir", "the input gitops-dir"),
+    ("--gitops-repo", "the input gitops-repo"),
+    ("--protected-branch", "the input protected-branches"),
+    ("--private-key-file", "the input private-key"),
+    ("--app-id", "the input client-id"),
+    ("--title", "the input title"),
+    ("--message", "the input commit-message"),
+    ("--label", "the input labels"),
+    ("--reason", "the input reason"),
+    ("--steps", "the input images-back"),
+    ("--digest", "the input digest"),
+    ("--image", "the input image"),
+    ("--tag", "the input tag"),
+    ("--env", "the input env"),
+    ("--app", "the input app"),
+]
 
 
 def main(argv: Sequence[str] = ()) -> int:
     """`argv` is what a sub-action's action.yml passes (`args: [rollback]`); empty for the root one."""
     report.use_github_actions()
+    report.phrase(AS_INPUTS)
     env = Environment.read(os.environ)
 
     def on_error(message: str, bug: BaseException | None) -> None:
@@ -48,4 +92,5 @@ def run(env: Environment, *, action: str | None = None) -> None:
     outcome = commands.rollback(options) if isinstance(options, RollbackOptions) else commands.deploy(options)
     render.show_outcome(outcome, json_output=False)
     outputs.write_outputs(env.output_path, outputs.Outputs.of(outcome))
-    outputs.write_summary(env.summary_path, outputs.summary(outcome, rollback=rollback))
+    if inputs.flag(values, "summary"):
+        outputs.write_summary(env.summary_path, outputs.summary(outcome, rollback=rollback))

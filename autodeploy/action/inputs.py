@@ -60,13 +60,22 @@ INPUTS: Mapping[str, str] = {
     "source-dir": "",
     "allow-downgrade": "false",
     "dry-run": "false",
+    "summary": "true",
     "reason": "",
     "steps": "",
     "images-back": "",
     "allow-retag": "false",
     "registry-check": "true",
 }
-BOOLEANS = ("dry-run", "allow-downgrade", "allow-retag", "registry-check", "draft", "commit-from-image")
+BOOLEANS = (
+    "summary",
+    "dry-run",
+    "allow-downgrade",
+    "allow-retag",
+    "registry-check",
+    "draft",
+    "commit-from-image",
+)
 SECRETS = ("token", "github-token", "private-key", "registry-password")
 ONLY_FOR = {
     "digest": "deploy",
@@ -311,3 +320,8 @@ def _bool(name: str, value: str) -> bool:
     if lowered not in _TRUE | _FALSE:
         raise InputError(f"input {name} must be true or false, not {value!r}")
     return lowered in _TRUE
+
+
+def flag(inputs: Mapping[str, str], name: str) -> bool:
+    """A true-or-false input."""
+    return _bool(name, inputs[name])

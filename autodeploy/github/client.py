@@ -145,6 +145,10 @@ class Client:
                     raise self._out_of_time(doing) from exc
                 wait = retry.backoff(attempt, base=1.0, cap=30.0)
                 if attempt < self.options.max_attempts and self.budget.allows(wait):
+                    report.info(
+                        f"GitHub did not answer ({type(exc).__name__}); retrying in {wait:.1f} s, "
+                        f"{attempt + 1} of {self.options.max_attempts}"
+                    )
                     self.budget.sleep(wait)
                     continue
                 raise GitHubError(
@@ -165,6 +169,10 @@ class Client:
                     return response
                 raise self.failure(response, doing=doing, needs=needs)
             if attempt < self.options.max_attempts and self.budget.allows(retry_in):
+                report.info(
+                    f"GitHub answered {response.status}; retrying in {retry_in:.1f} s, "
+                    f"{attempt + 1} of {self.options.max_attempts}"
+                )
                 self.budget.sleep(retry_in)
                 continue
             raise self._gave_up(response, doing, retry_in)

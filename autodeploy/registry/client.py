@@ -276,6 +276,7 @@ class RegistryClient:
                 if transport.ran_out(self.budget, exc):
                     raise self._out_of_time(host) from exc
                 delay = retry.backoff(attempt, base=0.5, cap=8.0)
+                why = f"did not answer ({_reason(exc)})"
                 if last or not self.budget.allows(delay):
                     raise RegistryError(
                         f"registry {host} unreachable after {attempt} attempts ({_reason(exc)}): "
@@ -286,11 +287,15 @@ class RegistryClient:
             else:
                 if response.status_code not in RETRYABLE_STATUS or last:
                     return response
+                why = f"answered {response.status_code}"
                 asked = retry.retry_after(response.headers.get("Retry-After"))
                 delay = asked if asked is not None else retry.backoff(attempt, base=0.5, cap=8.0)
                 if not self.budget.allows(delay):
                     return response  # waiting would not end in time: the caller reports the answer
                 _discard(response)
+            report.info(
+                f"registry {host} {why}; retrying in {delay:.1f} s, {attempt + 1} of {self._max_attempts}"
+            )
             self.budget.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
