@@ -199,3 +199,13 @@ def test_help_imports_no_adapter_library(tmp_path: Path) -> None:
     )
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert result.returncode == 0 and not imported & {"github", "docker", "requests", "urllib3"}
+
+
+def test_rollback_help_shows_rollback_s_own_defaults_and_only_its_flags(capsys) -> None:
+    assert main(["rollback", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: rollback-{env}-{app}, a branch of its own)" in text
+    assert "'Rollback {app} in {env} to {new_tag}'" in text and "prod-release" not in text
+    assert "--allow-downgrade" not in text and "--targets" not in text
+    assert main(["plan", "--help"]) == 0
+    assert "--dry-run" not in capsys.readouterr().out

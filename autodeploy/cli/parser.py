@@ -125,7 +125,7 @@ def _rollback(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--limit", type=int, default=50, help="how many deploys back to look (default: %(default)s)"
     )
-    _write(parser, dry_run=True)
+    _write(parser, dry_run=True, rollback=True)
 
 
 def _history(parser: argparse.ArgumentParser) -> None:
@@ -176,13 +176,17 @@ def _location(parser: argparse.ArgumentParser, *, several: bool) -> None:
     )
 
 
-def _write(parser: argparse.ArgumentParser, *, dry_run: bool) -> None:
+def _write(parser: argparse.ArgumentParser, *, dry_run: bool, rollback: bool = False) -> None:
     """What every command that writes a deploy shares: naming, output, registry and GitHub flags."""
     how = parser.add_argument_group("branch, commit and pull request")
     how.add_argument(
         "--branch",
-        help="branch template, e.g. 'deploy-{env}-{app}' (default: prod-release, staging-release, "
-        "update-{env}-{app}, as today's action; rollback-{env}-{app} for a rollback)",
+        help="branch template, e.g. 'deploy-{env}-{app}' (default: "
+        + (
+            "rollback-{env}-{app}, a branch of its own)"
+            if rollback
+            else "prod-release, staging-release, update-{env}-{app}, as today's action)"
+        ),
     )
     how.add_argument(
         "--protected-branch",
@@ -191,7 +195,15 @@ def _write(parser: argparse.ArgumentParser, *, dry_run: bool) -> None:
         metavar="GLOB",
         help="a branch the deploy must never write to, besides the base branch; repeatable",
     )
-    how.add_argument("--title", help="pull request title template ({app}, {env}, {new_tag})")
+    how.add_argument(
+        "--title",
+        help="pull request title template ({app}, {env}, {new_tag}; default: "
+        + (
+            f"{plan.ROLLBACK_TITLE_TEMPLATE!r})"
+            if rollback
+            else f"Production release, Staging release, or {plan.DEFAULT_TITLE_TEMPLATE!r})"
+        ),
+    )
     how.add_argument(
         "--message",
         default=plan.DEFAULT_MESSAGE_TEMPLATE,
