@@ -208,4 +208,4 @@ def test_rollback_help_shows_rollback_s_own_defaults_and_only_its_flags(capsys) 
     assert "'Rollback {app} in {env} to {new_tag}'" in text and "prod-release" not in text
     assert "--allow-downgrade" not in text and "--targets" not in text
     assert main(["plan", "--help"]) == 0
-    assert "--dry-run" not in capsys.readouterr().out
+    assert "[--dry-run]" not in capsys.readouterr().out
