@@ -43,6 +43,7 @@ class Environment:
     ref: str | None = None  # GITHUB_REF
     server_url: str | None = None  # GITHUB_SERVER_URL
     run_id: str | None = None  # GITHUB_RUN_ID
+    actor: str | None = None  # GITHUB_ACTOR
     api_url: str | None = None  # GITHUB_API_URL
     graphql_url: str | None = None  # GITHUB_GRAPHQL_URL
     default_branch: str | None = None  # from the event payload
@@ -70,6 +71,12 @@ class Environment:
             return None
         return f"{(self.server_url or 'https://github.com').rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
 
+    @property
+    def origin(self) -> str:
+        """Who and which run, for a pull request: "@alice in https://.../actions/runs/42"."""
+        parts = [f"@{self.actor}" if self.actor else "", f"in {self.run_url}" if self.run_url else ""]
+        return " ".join(part for part in parts if part)
+
     @classmethod
     def read(cls, env: Mapping[str, str]) -> Environment:
         def get(name: str) -> str | None:
@@ -83,6 +90,7 @@ class Environment:
             ref=get("GITHUB_REF"),
             server_url=get("GITHUB_SERVER_URL"),
             run_id=get("GITHUB_RUN_ID"),
+            actor=get("GITHUB_ACTOR"),
             api_url=get("GITHUB_API_URL"),
             graphql_url=get("GITHUB_GRAPHQL_URL"),
             default_branch=_default_branch(payload),

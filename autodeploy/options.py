@@ -26,6 +26,8 @@ class PullOptions:
     reviewers: tuple[str, ...] = ()  # users, or ORG/TEAM for teams
     merge_method: str = "merge"
     draft: bool = False
+    body: str = ""  # a new pull request's text, above autodeploy's section
+    origin: str = ""  # who and which run wrote it: "@alice in https://github.com/o/r/actions/runs/42"
 
 
 @dataclass(frozen=True)

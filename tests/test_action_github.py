@@ -58,3 +58,25 @@ def test_pull_request_outputs(github: FakeGitHub, workspace: Workspace) -> None:
 
     again = workspace.run(**inputs("1.2.0"))
     assert again.outputs["pull-request-operation"] == "none" and again.outputs["changed"] == "false"
+
+
+def test_the_pull_request_names_the_run_and_the_actor_and_asks_teams(
+    github: FakeGitHub, workspace: Workspace
+) -> None:
+    world = World(github)
+    world.gitops.collaborators |= {"platform", "alice"}
+    for name, value in {
+        "GITHUB_REPOSITORY": "team/api",
+        "GITHUB_SHA": world.commits[2],
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_ACTOR": "alice",
+    }.items():
+        workspace.monkeypatch.setenv(name, value)
+    run = workspace.run(
+        **inputs("1.1.0", body="Deployed from CI.", team_reviewers="platform", reviewers="alice")
+    )
+    assert run.code == 0, run.err
+    pull = world.gitops.pulls[int(run.outputs["pull-request-number"])]
+    assert pull.body.startswith("Deployed from CI.\n\n")
+    assert "Last written by @alice in https://github.com/team/api/actions/runs/4242." in pull.body
+    assert pull.reviewers == ["alice", "platform"]

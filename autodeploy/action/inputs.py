@@ -51,8 +51,10 @@ INPUTS: Mapping[str, str] = {
     "path-template": "",
     "labels": "",
     "reviewers": "",
+    "team-reviewers": "",
     "auto-merge": "",
     "merge-method": "",
+    "body": "",
     "title": "",
     "commit-message": "",
     "draft": "false",
@@ -263,7 +265,18 @@ def _write(inputs: Mapping[str, str], env: Environment) -> WriteOptions:
     if method not in MERGE_METHODS:
         raise InputError(f"input merge-method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
     reviewers = tuple(validate.reviewer("input reviewers:", r) for r in _list(inputs["reviewers"]))
-    pull = PullOptions(reviewers=reviewers, merge_method=method, draft=_bool("draft", inputs["draft"]))
+    repo = inputs["gitops-repo"]
+    org = repo.split("/", 1)[0] if "/" in repo else env.repository_owner or ""
+    teams = tuple(
+        validate.reviewer("input team-reviewers:", f"{org}/{t}") for t in _list(inputs["team-reviewers"])
+    )
+    pull = PullOptions(
+        reviewers=reviewers + teams,
+        merge_method=method,
+        draft=_bool("draft", inputs["draft"]),
+        body=inputs["body"],
+        origin=env.origin,
+    )
     username, password = inputs["registry-username"] or None, inputs["registry-password"] or None
     if bool(username) != bool(password):
         raise InputError("give both inputs registry-username and registry-password, or neither")

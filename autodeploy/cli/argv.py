@@ -101,6 +101,7 @@ def _write(write: WriteOptions, location: Location) -> list[str]:
 def _pull(pull: PullOptions, settings: Settings, defaults: Settings) -> list[str]:
     args = [arg for reviewer in pull.reviewers for arg in ("--reviewer", reviewer)]
     args += _switch("--draft", pull.draft)
+    args += _flag("--body", pull.body)
     if pull.merge_method != PullOptions().merge_method:
         args += ["--merge-method", pull.merge_method]
     if not settings.auto_merge_envs:

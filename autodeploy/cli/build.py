@@ -187,6 +187,8 @@ def write(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> Write
         reviewers=tuple(validate.reviewer("--reviewer", r) for r in args.reviewer),
         merge_method=args.merge_method,
         draft=args.draft,
+        body=args.body or "",
+        origin=env.origin,
     )
     return WriteOptions(settings=settings, pull=pull, registry=registry(args, env), dry_run=dry_run)
 

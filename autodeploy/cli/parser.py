@@ -310,6 +310,7 @@ def _github(parser: argparse.ArgumentParser, *, pull_requests: bool = False) -> 
             help="request a review from USER or team ORG/TEAM on a new pull request; repeatable",
         )
         group.add_argument("--draft", action="store_true", help="open new pull requests as drafts")
+        group.add_argument("--body", help="a new pull request's text, above autodeploy's table of deploys")
         group.add_argument(
             "--merge-method",
             choices=MERGE_METHODS,

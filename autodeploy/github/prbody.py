@@ -70,20 +70,20 @@ def has_section(body: str) -> bool:
     return bool(_SECTION_RE.search(body or ""))
 
 
-def write_body(existing: str, state: State, *, limit: int = MAX_BODY) -> str:
+def write_body(existing: str, state: State, *, limit: int = MAX_BODY, origin: str = "") -> str:
     """`existing` with autodeploy's section replaced by one for `state` (or added at its end), within
     GitHub's limit: when every row does not fit, the table shows those that do; when the hidden
     state does not fit either, it is left out (the next run rebuilds the table from a comparison)."""
-    body = _fit(existing, state, limit, hidden=True)
-    return body if len(body) <= limit else _fit(existing, state, limit, hidden=False)
+    body = _fit(existing, state, limit, hidden=True, origin=origin)
+    return body if len(body) <= limit else _fit(existing, state, limit, hidden=False, origin=origin)
 
 
-def _fit(existing: str, state: State, limit: int, *, hidden: bool) -> str:
+def _fit(existing: str, state: State, limit: int, *, hidden: bool, origin: str) -> str:
     shown = len(state.rows)
-    body = _with_section(existing, render(state, hidden=hidden))
+    body = _with_section(existing, render(state, hidden=hidden, origin=origin))
     while len(body) > limit and shown > 0:  # at most one render per row; a few in practice
         shown = max(0, min(shown - 1, shown * limit // len(body)))
-        body = _with_section(existing, render(state, shown=shown, hidden=hidden))
+        body = _with_section(existing, render(state, shown=shown, hidden=hidden, origin=origin))
     return body
 
 
@@ -93,7 +93,7 @@ def _with_section(existing: str, section: str) -> str:
     return f"{existing.rstrip()}\n\n{section}" if existing.strip() else section
 
 
-def render(state: State, *, shown: int | None = None, hidden: bool = True) -> str:
+def render(state: State, *, shown: int | None = None, hidden: bool = True, origin: str = "") -> str:
     """The section for `state`: its first `shown` rows in the table (all by default), and the
     hidden state unless `hidden` is False."""
     rows = sorted(state.rows, key=lambda r: (r.app, r.env, r.path))
@@ -120,9 +120,10 @@ def render(state: State, *, shown: int | None = None, hidden: bool = True) -> st
                 f"**Rollback** of `{row.app}` in `{row.env}` from {_version(row.old_tag, row.old_digest)} to "
                 f"{_version(row.new_tag, row.digest)}: {_one_line(row.reason)}",
             ]
+    written = f"Last written by {_one_line(origin)}. " if origin else ""
     lines += [
         "",
-        "<sub>autodeploy rewrites this section on every deploy to this branch; "
+        f"<sub>{written}autodeploy rewrites this section on every deploy to this branch; "
         "write your notes above it.</sub>",
     ]
     if hidden:

@@ -43,7 +43,11 @@ class PullRequests:
     def open(self, *, plan: DeployPlan, branch: str, base: str, state: State) -> tuple[Pull, bool]:
         """Open the pull request; if another run just opened one, update that one instead."""
         created = self.api.create_pull(
-            title=plan.title, branch=branch, base=base, body=write_body("", state), draft=self.options.draft
+            title=plan.title,
+            branch=branch,
+            base=base,
+            body=write_body(self.options.body, state, origin=self.options.origin),
+            draft=self.options.draft,
         )
         if created is not None:
             return created, True
@@ -62,7 +66,9 @@ class PullRequests:
         head a moment after a push, so an answer naming the parent is that lag, not a newer commit."""
         written = state
         for _ in range(MAX_BODY_REWRITES):
-            updated = self.api.update_pull(pull.number, write_body(pull.body, written))
+            updated = self.api.update_pull(
+                pull.number, write_body(pull.body, written, origin=self.options.origin)
+            )
             if updated.head_sha in {written.head, parent} or not updated.is_open:
                 return updated  # a closed pull request's head stays put: the caller looks at it
             report.info(f"{pull.url}: the branch moved on to {updated.head_sha[:7]}; rewriting its table")
