@@ -27,6 +27,7 @@ class PullOptions:
     merge_method: str = "merge"
     draft: bool = False
     body: str = ""  # a new pull request's text, above autodeploy's section
+    assignees: tuple[str, ...] = ()  # users a new pull request is assigned to
     origin: str = ""  # who and which run wrote it: "@alice in https://github.com/o/r/actions/runs/42"
 
 

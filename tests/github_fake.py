@@ -71,6 +71,7 @@ NEEDS: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"): ("contents", "write"),
     ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"): ("pull_requests", "write"),
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels"): ("issues|pull_requests", "write"),
+    ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/assignees"): ("issues|pull_requests", "write"),
     ("GET", "/repos/{owner}/{repo}/installation"): ("jwt", ""),
     ("POST", "/app/installations/{installation_id}/access_tokens"): ("jwt", ""),
     ("DELETE", "/installation/token"): ("self", ""),
@@ -130,6 +131,7 @@ class Pull:
     merged: bool = False
     labels: list[str] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
     auto_merge: dict[str, Any] | None = None
     head_sha: str | None = None  # frozen when the pull request closes; until then the branch's head
     merge_commit_sha: str | None = None
@@ -1199,6 +1201,24 @@ class FakeGitHub:
             ]
             return 200, labels
 
+    def h_post_assignees(
+        self, repo: Repo, params: dict[str, str], query: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        """GitHub assigns the collaborators among them and silently leaves out the others."""
+        with self.lock:
+            pull = _pull_of(repo, params["issue_number"])
+            for login in body.get("assignees", []):
+                if login in repo.collaborators and login not in pull.assignees:
+                    pull.assignees.append(login)
+            template = "/repos/{owner}/{repo}/issues/{issue_number}/assignees"
+            partial = {
+                "number": pull.number,
+                "title": pull.title,
+                "state": pull.state,
+                "assignees": [{"login": login, "id": i, "type": "User"} for i, login in enumerate(pull.assignees, 1)],
+            }
+            return 201, self._complete("POST", template, 201, partial)
+
     def h_graphql(self, body: Any) -> Any:
         query, variables = body.get("query", ""), body.get("variables", {})
         if "enablePullRequestAutoMerge" not in query:
@@ -1381,6 +1401,7 @@ def _handler_name(method: str, template: str) -> str:
         ("GET", "/repos/{owner}/{repo}/installation"): "get_installation",
         ("POST", "/app/installations/{installation_id}/access_tokens"): "post_access_tokens",
         ("DELETE", "/installation/token"): "delete_installation_token",
+        ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/assignees"): "post_assignees",
         ("POST", "/graphql"): "graphql",
     }
     return names.get((method, template), "none")

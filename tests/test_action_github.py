@@ -73,10 +73,12 @@ def test_the_pull_request_names_the_run_and_the_actor_and_asks_teams(
     }.items():
         workspace.monkeypatch.setenv(name, value)
     run = workspace.run(
-        **inputs("1.1.0", body="Deployed from CI.", team_reviewers="platform", reviewers="alice")
+        **inputs(
+            "1.1.0", body="Deployed from CI.", team_reviewers="platform", reviewers="alice", assignees="alice"
+        )
     )
     assert run.code == 0, run.err
     pull = world.gitops.pulls[int(run.outputs["pull-request-number"])]
     assert pull.body.startswith("Deployed from CI.\n\n")
     assert "Last written by @alice in https://github.com/team/api/actions/runs/4242." in pull.body
-    assert pull.reviewers == ["alice", "platform"]
+    assert pull.reviewers == ["alice", "platform"] and pull.assignees == ["alice"]

@@ -52,6 +52,7 @@ ALTERNATIVES = {
     "path-template": "{app}/{env}.yaml",
     "labels": "deploy",
     "reviewers": "alice",
+    "assignees": "alice",
     "team-reviewers": "platform",
     "auto-merge": "staging",
     "merge-method": "squash",

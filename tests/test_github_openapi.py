@@ -47,7 +47,9 @@ def tour(world: World) -> None:
         "production",
         "1.1.0",
         2,
-        repo=world.repo(base=None, client=app, options=PullOptions(reviewers=("alice",))),
+        repo=world.repo(
+            base=None, client=app, options=PullOptions(reviewers=("alice",), assignees=("alice",))
+        ),
     )
     auth.revoke(app)  # DELETE /installation/token, the App's token revoked once the deploy is done
     world.deploy("web", "production", "2.0.0", 3)  # update: list, compare, patch

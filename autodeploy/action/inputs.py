@@ -51,6 +51,7 @@ INPUTS: Mapping[str, str] = {
     "path-template": "",
     "labels": "",
     "reviewers": "",
+    "assignees": "",
     "team-reviewers": "",
     "auto-merge": "",
     "merge-method": "",
@@ -275,6 +276,7 @@ def _write(inputs: Mapping[str, str], env: Environment) -> WriteOptions:
         merge_method=method,
         draft=_bool("draft", inputs["draft"]),
         body=inputs["body"],
+        assignees=tuple(_user("input assignees:", a) for a in _list(inputs["assignees"])),
         origin=env.origin,
     )
     username, password = inputs["registry-username"] or None, inputs["registry-password"] or None
@@ -314,6 +316,12 @@ def _deadline(value: str) -> float:
     if not 0 < seconds < float("inf"):
         raise InputError(f"input deadline must be a number of seconds above 0, not {value!r}")
     return seconds
+
+
+def _user(kind: str, value: str) -> str:
+    if "/" in value:
+        raise InputError(f"{kind} {value!r} is not a GitHub user")
+    return validate.reviewer(kind, value)
 
 
 def _steps(value: str) -> int:

@@ -102,6 +102,7 @@ def _pull(pull: PullOptions, settings: Settings, defaults: Settings) -> list[str
     args = [arg for reviewer in pull.reviewers for arg in ("--reviewer", reviewer)]
     args += _switch("--draft", pull.draft)
     args += _flag("--body", pull.body)
+    args += [arg for user in pull.assignees for arg in ("--assignee", user)]
     if pull.merge_method != PullOptions().merge_method:
         args += ["--merge-method", pull.merge_method]
     if not settings.auto_merge_envs:

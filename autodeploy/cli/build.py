@@ -188,6 +188,7 @@ def write(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> Write
         merge_method=args.merge_method,
         draft=args.draft,
         body=args.body or "",
+        assignees=tuple(_user("--assignee", a) for a in args.assignee),
         origin=env.origin,
     )
     return WriteOptions(settings=settings, pull=pull, registry=registry(args, env), dry_run=dry_run)
@@ -229,6 +230,12 @@ def registry(args: argparse.Namespace, env: Environment) -> RegistryOptions:
         docker_config_dir=env.docker_config,
         digest_from=args.digest_from,
     )
+
+
+def _user(flag: str, value: str) -> str:
+    if "/" in value:
+        raise InputError(f"{flag} {value!r} is not a GitHub user")
+    return validate.reviewer(flag, value)
 
 
 def _one_target(args: argparse.Namespace) -> tuple[str, str]:

@@ -312,6 +312,13 @@ def _github(parser: argparse.ArgumentParser, *, pull_requests: bool = False) -> 
         group.add_argument("--draft", action="store_true", help="open new pull requests as drafts")
         group.add_argument("--body", help="a new pull request's text, above autodeploy's table of deploys")
         group.add_argument(
+            "--assignee",
+            action="append",
+            default=[],
+            metavar="USER",
+            help="assign a new pull request to USER; repeatable",
+        )
+        group.add_argument(
             "--merge-method",
             choices=MERGE_METHODS,
             default="merge",

@@ -333,6 +333,16 @@ class RepoApi:
             needs=f"{PULLS} (or `issues: write`)",
         )
 
+    def add_assignees(self, number: int, users: Sequence[str]) -> None:
+        """Assign the pull request; GitHub leaves out, without an error, users it cannot assign."""
+        self.client.request(
+            "POST",
+            f"{self.prefix}/issues/{number}/assignees",
+            body={"assignees": list(users)},
+            doing=f"assigning pull request #{number} in {self.repo}",
+            needs=f"{PULLS} (or `issues: write`)",
+        )
+
     def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> str | None:
         """Ask for reviews; GitHub's reason when it refuses (say, a reviewer is not a collaborator)."""
         got = self.client.request(

@@ -84,6 +84,8 @@ class PullRequests:
             self.api.add_labels(pull.number, missing)
         if (created or joined) and self.options.reviewers:
             self._request_reviews(pull, self.options.reviewers)
+        if created and self.options.assignees:
+            self.api.add_assignees(pull.number, self.options.assignees)
         if not plan.auto_merge:
             return False
         if pull.auto_merge:

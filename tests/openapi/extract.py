@@ -42,6 +42,7 @@ OPERATIONS = {
     "/repos/{owner}/{repo}/installation": ["get"],
     "/app/installations/{installation_id}/access_tokens": ["post"],
     "/installation/token": ["delete"],
+    "/repos/{owner}/{repo}/issues/{issue_number}/assignees": ["post"],
 }
 
 
