@@ -78,6 +78,8 @@ class DeployOptions:
     commit_from_image: bool = False
     allow_downgrade: bool = False
     source_dir: str | None = None  # a clone of the source repo for the downgrade guard
+    targets_file: str | None = None  # --targets, as given (the targets are read from it already)
+    default_image: ImageRef | None = None  # --image/--tag, as given (the targets hold it already)
     write: WriteOptions = field(default_factory=WriteOptions)
     deadline: float = DEFAULT_DEADLINE  # --deadline
 

@@ -310,3 +310,19 @@ def test_limits_and_the_registry_host_round_trip_too() -> None:
         GITHUB, github_token="t0ken-value", registry_username="robot", registry_password="pa55word"
     )
     assert through_the_cli(made, env) == made
+
+
+def test_a_targets_file_round_trips_and_excludes_app(tmp_path: Path) -> None:
+    listed = tmp_path / "targets.yaml"
+    listed.write_text("targets:\n  - {app: api, env: staging}\n  - {app: web, env: staging, tag: 2.0.0}\n")
+    made = options(app="", targets=str(listed), tag="ghcr.io/my-team/my-api:1.4.0", digest="")
+    assert isinstance(made, DeployOptions)
+    assert [(t.app, t.env, str(t.image)) for t in made.targets] == [
+        ("api", "staging", "ghcr.io/my-team/my-api:1.4.0"),
+        ("web", "staging", "ghcr.io/my-team/my-api:2.0.0"),
+    ]
+    assert argv(made)[3:7] == ["--targets", str(listed), "--tag", "ghcr.io/my-team/my-api:1.4.0"]
+    env = dataclasses.replace(GITHUB, github_token="t0ken-value")
+    assert through_the_cli(made, env) == made
+    with pytest.raises(InputError, match="give the input app \\(with env\\) or targets, not both"):
+        options(targets=str(listed))

@@ -35,6 +35,7 @@ INPUTS: Mapping[str, str] = {
     "env-map": "",
     "image": "",
     "tag": "",
+    "targets": "",
     "digest": "",
     "token": "",
     "github-token": "",  # action.yml's default is ${{ github.token }}
@@ -82,6 +83,7 @@ BOOLEANS = (
 SECRETS = ("token", "github-token", "private-key", "registry-password")
 ONLY_FOR = {
     "digest": "deploy",
+    "targets": "deploy",
     "source-dir": "deploy",
     "allow-downgrade": "deploy",
     "reason": "rollback",
@@ -131,9 +133,11 @@ def options(
         if only != mode and given:
             raise InputError(f"input {name} applies to mode: {only} only")
     apps = _list(inputs["app"])
-    if not apps:
+    if apps and inputs["targets"]:
+        raise InputError("give the input app (with env) or targets, not both")
+    if not apps and not (mode == "deploy" and inputs["targets"]):
         raise InputError("input app is required: the app's folder in the GitOps repo")
-    envs = _envs(inputs, env)
+    envs = _envs(inputs, env) if apps else []
     location = _location(inputs, env)
     write = _write(inputs, env)
     image, tag = inputs["image"], inputs["tag"]
@@ -141,18 +145,21 @@ def options(
     if choice is not None and choice.candidates > 1:
         report.info(f"tag: chose {choice.reference} out of {len(tags.entries(tag))} entries")
     if mode == "deploy":
-        if choice is None:
+        if choice is None and not inputs["targets"]:
             raise InputError("input tag is required: the tag, IMAGE:TAG, or metadata-action's tags output")
+        default_image = targets.image_ref(image or None, choice.reference) if choice else None
         return DeployOptions(
             location=location,
             targets=targets.build(
                 apps=apps,
                 envs=envs,
                 image=image or None,
-                tag=choice.reference,
+                tag=choice.reference if choice else None,
                 digest=inputs["digest"] or None,
-                targets_file=None,
+                targets_file=inputs["targets"] or None,
             ),
+            targets_file=inputs["targets"] or None,
+            default_image=default_image,
             commit_from_image=_bool("commit-from-image", inputs["commit-from-image"]),
             source_dir=inputs["source-dir"] or None,
             workflow_commit=env.sha,

@@ -26,13 +26,19 @@ def argv(options: DeployOptions | RollbackOptions) -> list[str]:
 
 def _deploy(options: DeployOptions) -> list[str]:
     args = ["deploy", *_location(options.location)]
-    apps = list(dict.fromkeys(t.app for t in options.targets))
-    envs = list(dict.fromkeys(t.env for t in options.targets))
-    first = options.targets[0]
-    args += [arg for app in apps for arg in ("--app", app)]
-    args += [arg for env in envs for arg in ("--env", env)]
-    args += ["--tag", str(first.image)]
-    args += _flag("--digest", first.digest)
+    if options.targets_file:  # the Action takes a targets file or apps and envs, not both
+        args += ["--targets", options.targets_file]
+        args += ["--tag", str(options.default_image)] if options.default_image else []
+        given = {t.digest for t in options.targets}
+        args += _flag("--digest", given.pop() if len(given) == 1 else None)
+    else:
+        apps = list(dict.fromkeys(t.app for t in options.targets))
+        envs = list(dict.fromkeys(t.env for t in options.targets))
+        first = options.targets[0]
+        args += [arg for app in apps for arg in ("--app", app)]
+        args += [arg for env in envs for arg in ("--env", env)]
+        args += ["--tag", str(first.image)]
+        args += _flag("--digest", first.digest)
     args += _flag("--commit", options.commit)
     args += _flag("--source-repo", options.source_repo)
     args += _flag("--source-dir", options.source_dir)

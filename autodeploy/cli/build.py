@@ -72,6 +72,8 @@ def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> Depl
         commit_from_image=args.commit_from_image,
         allow_downgrade=args.allow_downgrade,
         source_dir=args.source_dir,
+        targets_file=args.targets,
+        default_image=targets.image_ref(args.image, args.tag) if (args.image or args.tag) else None,
         write=write(args, env, dry_run=dry_run),
     )
 
