@@ -10,13 +10,11 @@ from autodeploy.action import envmap, tags
 from autodeploy.environment import Environment
 from autodeploy.errors import InputError
 from autodeploy.github import credentials
-from autodeploy.github.connection import DEFAULT_API_URL
 from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
     DEFAULT_GITHUB_MAX_WAIT,
     DeployOptions,
-    GitHubOptions,
     Location,
     PullOptions,
     RollbackOptions,
@@ -217,29 +215,16 @@ def _location(inputs: Mapping[str, str], env: Environment) -> Location:
         repo = validate.source_repo(repo)
     except InputError:
         raise InputError(f"input gitops-repo {repo!r} is not of the form OWNER/NAME") from None
-    api_url = (env.api_url or DEFAULT_API_URL).rstrip("/")
-    if not api_url.startswith(("https://", "http://")):
-        raise InputError(f"GITHUB_API_URL {api_url!r} is not an http(s) URL")
     secrets = credentials.Secrets(
         token=inputs["token"] or env.github_token,
         actions_token=inputs["github-token"] or env.actions_token,
         app_id=inputs["client-id"] or inputs["app-id"] or env.app_id,
         private_key=inputs["private-key"] or env.app_private_key,
     )
-    chosen = credentials.choose(secrets)
-    base = inputs["base-branch"]
-    return Location(
-        github=GitHubOptions(
-            repo=repo,
-            credentials=chosen,
-            api_url=api_url,
-            graphql_url=env.graphql_url,
-            base_branch=validate.branch(base) if base else None,
-            guard_credentials=credentials.for_source_repo(secrets, chosen),
-            push=env.push,
-            max_wait=DEFAULT_GITHUB_MAX_WAIT,
-        )
+    github = credentials.github_options(
+        repo, secrets, env, base=inputs["base-branch"] or None, max_wait=DEFAULT_GITHUB_MAX_WAIT
     )
+    return Location(github=github)
 
 
 def _envs(inputs: Mapping[str, str], env: Environment) -> list[str]:

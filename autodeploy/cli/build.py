@@ -133,32 +133,23 @@ def location(args: argparse.Namespace, env: Environment) -> Location:
 
 def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptions:
     from autodeploy.github import credentials
-    from autodeploy.github.connection import DEFAULT_API_URL
 
     if not 0 <= args.github_max_wait < float("inf"):
         raise InputError("--github-max-wait must be 0 or more seconds")
-    api_url = (env.api_url or DEFAULT_API_URL).rstrip("/")
-    if not api_url.startswith(("https://", "http://")):
-        raise InputError(f"GITHUB_API_URL {api_url!r} is not an http(s) URL")
     secrets = credentials.Secrets(
         token=env.github_token,
         actions_token=env.actions_token,
         app_id=args.app_id or env.app_id,
         private_key=env.app_private_key,
     )
-    chosen = credentials.choose(
-        secrets, private_key_file=args.private_key_file, installation_id=args.app_installation_id
-    )
-    base = args.base_branch or env.base_branch
-    return GitHubOptions(
-        repo=gitops_repo(repo),
-        credentials=chosen,
-        api_url=api_url,
-        graphql_url=env.graphql_url,
-        base_branch=validate.branch(base) if base else None,
-        guard_credentials=credentials.for_source_repo(secrets, chosen),
-        push=env.push,
+    return credentials.github_options(
+        gitops_repo(repo),
+        secrets,
+        env,
+        base=args.base_branch or env.base_branch,
         max_wait=args.github_max_wait,
+        private_key_file=args.private_key_file,
+        installation_id=args.app_installation_id,
     )
 
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from autodeploy import report
+from autodeploy import report, validate
 from autodeploy.errors import InputError
+
+if TYPE_CHECKING:
+    from autodeploy.environment import Environment
+    from autodeploy.options import GitHubOptions
 
 _CLIENT_ID_RE = re.compile(r"Iv[0-9A-Za-z.]{4,40}")
 ENV_TOKEN = "AUTODEPLOY_GITHUB_TOKEN"
@@ -123,3 +128,34 @@ def _check_pem(key: str) -> None:
         raise InputError(_NOT_PEM) from exc
     if not isinstance(loaded, RSAPrivateKey):
         raise InputError(f"{_NOT_PEM} (this one is not RSA)")
+
+
+def github_options(
+    repo: str,
+    secrets: Secrets,
+    env: Environment,
+    *,
+    base: str | None,
+    max_wait: float,
+    private_key_file: str | None = None,
+    installation_id: int | None = None,
+) -> GitHubOptions:
+    """The GitOps repo on GitHub as both entrypoints describe it: the API the runner names, the
+    credentials chosen, the base branch checked, and the source repo's token for the guard."""
+    from autodeploy.github.connection import DEFAULT_API_URL
+    from autodeploy.options import GitHubOptions
+
+    api_url = (env.api_url or DEFAULT_API_URL).rstrip("/")
+    if not api_url.startswith(("https://", "http://")):
+        raise InputError(f"GITHUB_API_URL {api_url!r} is not an http(s) URL")
+    chosen = choose(secrets, private_key_file=private_key_file, installation_id=installation_id)
+    return GitHubOptions(
+        repo=repo,
+        credentials=chosen,
+        api_url=api_url,
+        graphql_url=env.graphql_url,
+        base_branch=validate.branch(base) if base else None,
+        guard_credentials=for_source_repo(secrets, chosen),
+        push=env.push,
+        max_wait=max_wait,
+    )
