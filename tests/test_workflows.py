@@ -167,3 +167,49 @@ def test_release_checks_the_tag_against_the_package_and_action_yml(tmp_path: Pat
     assert done.returncode == 1 and "::error::pyproject.toml's version is not 9.9.9" in done.stdout
     done = release_check(__version__, "someone-else/autodeploy", tmp_path)
     assert done.returncode == 1 and "action.yml's image is not ghcr.io/someone-else/autodeploy" in done.stdout
+
+
+def test_release_pins_the_actions_to_the_pushed_digest_and_moves_the_major_tag(tmp_path: Path) -> None:
+    """The release step run for real, in a copy of the repository, pushing to a local bare remote
+    that git's `insteadOf` puts in GitHub's place."""
+    steps = load(ROOT / ".github" / "workflows" / "release.yml")["jobs"]["image"]["steps"]
+    [script] = [s["run"] for s in steps if str(s.get("name", "")).startswith("Pin the actions")]
+    work, remote = tmp_path / "work", tmp_path / "remote.git"
+    work.mkdir()
+    for name in ("action.yml", "rollback"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name)
+        else:
+            shutil.copy(source, work / name)
+    config = tmp_path / "gitconfig"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "GIT_CONFIG_GLOBAL": str(config),
+        "GITHUB_REF_NAME": "v1.2.3",
+        "GITHUB_REPOSITORY": f"{OWNER}/autodeploy",
+        "DIGEST": "sha256:" + "ab" * 32,
+        "IMAGE": f"ghcr.io/{OWNER}/autodeploy",
+        "TOKEN": "ghs_release_test_token_0000",
+    }
+
+    def git(*args: str, cwd: Path = work) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    config.write_text(
+        f'[url "{remote}"]\n\tinsteadOf = https://x-access-token:{env["TOKEN"]}@github.com/{OWNER}/autodeploy.git\n'
+        "[user]\n\tname = test\n\temail = test@example.com\n"
+    )
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "release candidate")
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pinned = f"  image: docker://ghcr.io/{OWNER}/autodeploy@{env['DIGEST']}"
+    for name in ("action.yml", "rollback/action.yml"):
+        assert pinned in git("--git-dir", str(remote), "show", f"v1:{name}").splitlines(), name
+    assert git("--git-dir", str(remote), "rev-parse", "v1") == git("rev-parse", "HEAD")
+    assert "the actions run" in git("log", "-1", "--format=%s")
