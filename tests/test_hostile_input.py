@@ -140,7 +140,11 @@ def test_an_image_file_in_a_symlink_loop(gitops: Path, capsys) -> None:
     path.unlink()
     os.symlink(path.parent / "loop", path)
     os.symlink(path, path.parent / "loop")
-    assert "cannot resolve my-api/staging/image.yaml" in one_line_error(capsys, local_args(gitops))
+    line = one_line_error(capsys, local_args(gitops))
+    # Python 3.11 finds the loop while resolving the path, 3.13 when it reads the file: one line either way
+    assert "cannot resolve my-api/staging/image.yaml" in line or (
+        "cannot read my-api/staging/image.yaml" in line and "symbolic links" in line
+    ), line
 
 
 def test_an_image_file_that_is_a_fifo_does_not_hang(gitops: Path) -> None:
