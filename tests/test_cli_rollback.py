@@ -50,32 +50,21 @@ def gitops(tmp_path: Path, registry_env: Path, monkeypatch: pytest.MonkeyPatch) 
     yield root
 
 
-def deploy(registry: LocalRegistry, gitops: Path, tag: str, commit: str, *extra: str) -> int:
-    code = main(
-        [
-            "deploy",
-            "--gitops-dir",
-            str(gitops),
-            "--app",
-            "my-api",
-            "--env",
-            "production",
-            "--image",
-            f"{registry.host}/{REPO}",
-            "--tag",
-            tag,
-            "--commit",
-            commit,
-            "--source-repo",
-            "my-team/my-api",
-            *extra,
-        ]
-    )
-    if code == 0 and git(gitops, "status", "--porcelain"):
-        git(
-            gitops, "commit", "-q", "-am", f"deploy {tag} (#{len(git(gitops, 'log', '--format=%H').split())})"
-        )
-    return code
+def deploy_args(gitops: Path, image: str, tag: str, *extra: str) -> list[str]:
+    return [
+        "deploy",
+        "--gitops-dir",
+        str(gitops),
+        "--app",
+        "my-api",
+        "--env",
+        "production",
+        "--image",
+        image,
+        "--tag",
+        tag,
+        *extra,
+    ]
 
 
 def rollback_args(gitops: Path, image: str, *extra: str) -> list[str]:
@@ -93,6 +82,26 @@ def rollback_args(gitops: Path, image: str, *extra: str) -> list[str]:
     ]
 
 
+def deploy(registry: LocalRegistry, gitops: Path, tag: str, commit: str, *extra: str) -> int:
+    code = main(
+        deploy_args(
+            gitops,
+            f"{registry.host}/{REPO}",
+            tag,
+            "--commit",
+            commit,
+            "--source-repo",
+            "my-team/my-api",
+            *extra,
+        )
+    )
+    if code == 0 and git(gitops, "status", "--porcelain"):
+        git(
+            gitops, "commit", "-q", "-am", f"deploy {tag} (#{len(git(gitops, 'log', '--format=%H').split())})"
+        )
+    return code
+
+
 def block(gitops: Path):  # type: ignore[no-untyped-def]
     return read_block((gitops / PROD).read_text())
 
@@ -105,22 +114,7 @@ def test_deploy_resolves_the_digest_from_the_registry(
 
 
 def test_commit_from_image_labels(registry: LocalRegistry, images: dict[str, Image], gitops: Path) -> None:
-    code = main(
-        [
-            "deploy",
-            "--gitops-dir",
-            str(gitops),
-            "--app",
-            "my-api",
-            "--env",
-            "production",
-            "--image",
-            f"{registry.host}/{REPO}",
-            "--tag",
-            "1.1.0",
-            "--commit-from-image",
-        ]
-    )
+    code = main(deploy_args(gitops, f"{registry.host}/{REPO}", "1.1.0", "--commit-from-image"))
     assert code == 0
     assert (block(gitops).commit, block(gitops).source_repo) == ("b" * 40, "ditkrg/my-api")
 
@@ -179,25 +173,8 @@ def test_a_retagged_image_rolls_back_to_the_digest_that_ran(
     repo = "rollback/retagged"
     ran = push_image(registry, repo, "2.0.0", oci=True, revision="d" * 40)
     for tag, commit in [("2.0.0", "d" * 40), ("1.2.0", "c" * 40)]:
-        main(
-            [
-                "deploy",
-                "--gitops-dir",
-                str(gitops),
-                "--app",
-                "my-api",
-                "--env",
-                "production",
-                "--image",
-                f"{registry.host}/{repo if tag == '2.0.0' else REPO}",
-                "--tag",
-                tag,
-                "--commit",
-                commit,
-                "--source-repo",
-                "my-team/my-api",
-            ]
-        )
+        image = f"{registry.host}/{repo if tag == '2.0.0' else REPO}"
+        main(deploy_args(gitops, image, tag, "--commit", commit, "--source-repo", "my-team/my-api"))
         git(gitops, "commit", "-q", "-am", f"deploy {tag}")
     pushed_again = push_image(registry, repo, "2.0.0", oci=True, revision="e" * 40)
     assert pushed_again.digest != ran.digest
