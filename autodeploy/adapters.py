@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from autodeploy.github.api import RepoApi
     from autodeploy.github.client import Client
     from autodeploy.registry import Resolved
+    from autodeploy.waiting import WatchSource
 
 
 def open_adapters(
@@ -57,7 +58,13 @@ def open_adapters(
         history = FirstKnown(sources)
     close = connection.close if location.github is not None else _nothing
     return Adapters(
-        repo=repo, images=images, files=files, source_history=history, deadline=deadline, close=close
+        repo=repo,
+        images=images,
+        files=files,
+        source_history=history,
+        deadline=deadline,
+        close=close,
+        watch=connection.watch if location.github is not None else None,
     )
 
 
@@ -197,6 +204,11 @@ class Connection:
         from autodeploy.github.files import GitHubFileHistory
 
         return GitHubFileHistory(self.api(), self.options.base_branch)
+
+    def watch(self) -> WatchSource:
+        from autodeploy.github.watch import GitHubWatch
+
+        return GitHubWatch(self.client(), self.options.repo, self.options.base_branch)
 
     def source_history(self) -> SourceHistory:
         from autodeploy.github.guard import CompareHistory

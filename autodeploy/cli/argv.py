@@ -7,18 +7,25 @@ from autodeploy import plan
 from autodeploy.options import (
     DEFAULT_DEADLINE,
     DEFAULT_GITHUB_MAX_WAIT,
+    DEFAULT_WAIT_TIMEOUT,
     DeployOptions,
     Location,
     PullOptions,
     RollbackOptions,
+    WaitCommandOptions,
+    WaitOptions,
     WriteOptions,
 )
 from autodeploy.plan import Settings
 from autodeploy.registry.access import DEFAULT_MAX_WAIT as DEFAULT_REGISTRY_MAX_WAIT
 
 
-def argv(options: DeployOptions | RollbackOptions) -> list[str]:
-    args = _rollback(options) if isinstance(options, RollbackOptions) else _deploy(options)
+def argv(options: DeployOptions | RollbackOptions | WaitCommandOptions) -> list[str]:
+    if isinstance(options, WaitCommandOptions):
+        args = _wait_command(options)
+    else:
+        args = _rollback(options) if isinstance(options, RollbackOptions) else _deploy(options)
+        args += _wait(options.wait, switch=True)
     if options.deadline != DEFAULT_DEADLINE:
         args += ["--deadline", f"{options.deadline:g}"]
     return args
@@ -62,6 +69,29 @@ def _rollback(options: RollbackOptions) -> list[str]:
     if options.limit != 50:
         args += ["--limit", str(options.limit)]
     return args + _write(options.write, options.location)
+
+
+def _wait_command(options: WaitCommandOptions) -> list[str]:
+    args = ["wait", *_location(options.location)]
+    args += ["--pr", str(options.pull_request)] if options.pull_request is not None else []
+    args += _flag("--gitops-commit", options.gitops_commit)
+    args += _flag("--app", options.app) + _flag("--env", options.env)
+    if options.path_template != Settings().path_template:
+        args += ["--path-template", options.path_template]
+    return args + _wait(options.wait, switch=False)
+
+
+def _wait(wait: WaitOptions | None, *, switch: bool) -> list[str]:
+    if wait is None:
+        return []
+    args = ["--wait"] if switch else []
+    args += [arg for glob in wait.flux_contexts for arg in ("--flux-context", glob)]
+    if wait.timeout != DEFAULT_WAIT_TIMEOUT:
+        args += ["--wait-timeout", f"{wait.timeout:g}"]
+    if wait.on_timeout != "fail":
+        args += ["--on-timeout", wait.on_timeout]
+    args += _switch("--deployment", wait.deployment)
+    return args + _flag("--environment-url", wait.environment_url)
 
 
 def _location(location: Location) -> list[str]:
