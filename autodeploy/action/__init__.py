@@ -17,7 +17,7 @@ from autodeploy.action import inputs, outputs
 from autodeploy.boundary import ErrorBoundary
 from autodeploy.cli.argv import argv
 from autodeploy.environment import Environment
-from autodeploy.options import RollbackOptions
+from autodeploy.options import RollbackOptions, WaitCommandOptions
 
 DEBUG_HINT = "re-run the job with debug logging enabled for the traceback"
 # What the CLI's messages say, as an Action user says it: inputs, not flags; never `docker login`,
@@ -62,6 +62,13 @@ AS_INPUTS = [
     ("--tag", "the input tag"),
     ("--env", "the input env"),
     ("--app", "the input app"),
+    ("--wait-timeout", "the input wait-timeout"),
+    ("--on-timeout warn", "`on-timeout: warn`"),
+    ("--flux-context", "the input flux-context"),
+    ("--environment-url", "the input environment-url"),
+    ("--gitops-commit", "the input gitops-commit"),
+    ("add --wait", "set `wait: true`"),
+    ("--wait", "`wait: true`"),
 ]
 
 
@@ -78,19 +85,33 @@ def main(argv: Sequence[str] = ()) -> int:
             outputs.write_summary(env.summary_path, f"**autodeploy failed:** {report.redact(message)}\n")
 
     with ErrorBoundary(debug=False, hint=DEBUG_HINT, on_error=on_error) as boundary:
-        run(env, action=argv[0] if argv else None)
+        return run(env, action=argv[0] if argv else None)
     return boundary.code
 
 
-def run(env: Environment, *, action: str | None = None) -> None:
+def run(env: Environment, *, action: str | None = None) -> int:
+    """The step; its exit code (1 when the wait ends in Flux's failure or a timeout that fails)."""
     values = inputs.read_inputs(os.environ)
     outputs.check_writable("GITHUB_OUTPUT", env.output_path)
     outputs.check_writable("GITHUB_STEP_SUMMARY", env.summary_path)
     options = inputs.options(values, env, action=action)
     report.info("running: autodeploy " + shlex.join(argv(options)))
+    summary = inputs.flag(values, "summary")
+    if isinstance(options, WaitCommandOptions):
+        waited = commands.wait(options)
+        render.show_wait(waited, json_output=False)
+        outputs.write_outputs(env.output_path, outputs.WaitOutputs.of(waited))
+        if summary:
+            outputs.write_summary(env.summary_path, outputs.wait_summary(waited))
+        return render.wait_exit(waited)
     rollback = isinstance(options, RollbackOptions)
     outcome = commands.rollback(options) if isinstance(options, RollbackOptions) else commands.deploy(options)
     render.show_outcome(outcome, json_output=False)
     outputs.write_outputs(env.output_path, outputs.Outputs.of(outcome))
-    if inputs.flag(values, "summary"):
-        outputs.write_summary(env.summary_path, outputs.summary(outcome, rollback=rollback))
+    outputs.write_outputs(env.output_path, outputs.WaitOutputs.of(outcome.waited))
+    if summary:
+        text = outputs.summary(outcome, rollback=rollback)
+        if outcome.waited is not None:
+            text += "\n" + outputs.wait_summary(outcome.waited)
+        outputs.write_summary(env.summary_path, text)
+    return render.wait_exit(outcome.waited)

@@ -15,7 +15,6 @@ from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
     DEFAULT_WAIT_TIMEOUT,
-    ON_TIMEOUT,
     DeployOptions,
     GitHubOptions,
     HistoryOptions,
@@ -143,42 +142,13 @@ def wait_options(args: argparse.Namespace) -> WaitOptions | None:
         if given:
             raise InputError(f"{given[0]} applies to the wait: add --wait")
         return None
-    return wait_settings(
+    return validate.wait_options(
         contexts=args.flux_context,
         timeout=args.wait_timeout,
         on_timeout=args.on_timeout,
         deployment=args.deployment,
         environment_url=args.environment_url,
         names=("--flux-context", "--wait-timeout", "--environment-url"),
-    )
-
-
-def wait_settings(
-    *,
-    contexts: list[str],
-    timeout: float,
-    on_timeout: str,
-    deployment: bool,
-    environment_url: str | None,
-    names: tuple[str, str, str],
-) -> WaitOptions:
-    """The wait's options, checked (the CLI's flags and the Action's inputs alike)."""
-    from autodeploy import flux
-
-    for pattern in contexts:
-        flux.context_globs([pattern], app="app", env="env")  # a bad placeholder fails here, not later
-    if not 0 < timeout < float("inf"):
-        raise InputError(f"{names[1]} must be a number of seconds above 0")
-    if on_timeout not in ON_TIMEOUT:
-        raise InputError(f"on-timeout must be fail or warn, not {on_timeout!r}")
-    if environment_url is not None and not environment_url.startswith(("https://", "http://")):
-        raise InputError(f"{names[2]} {environment_url!r} is not an http(s) URL")
-    return WaitOptions(
-        flux_contexts=tuple(contexts),
-        timeout=timeout,
-        on_timeout=on_timeout,
-        deployment=deployment,
-        environment_url=validate.plain(names[2], environment_url) if environment_url else None,
     )
 
 
