@@ -44,6 +44,7 @@ import github_openapi as oas
 import pytest
 import requests
 import responses
+from github_fake_deployments import DeploymentsMixin
 
 API = "https://api.github.com"
 TOKEN = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB"  # the token the fake accepts in the tests
@@ -334,7 +335,7 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-class FakeGitHub:
+class FakeGitHub(DeploymentsMixin):
     def __init__(self, api_url: str = API, *, validate: bool = True) -> None:
         self.api_url = api_url.rstrip("/")
         root = urlsplit(self.api_url)

@@ -23,6 +23,7 @@ _CLIENT_ID_RE = re.compile(r"Iv[0-9A-Za-z.]{4,40}")
 ENV_TOKEN = "AUTODEPLOY_GITHUB_TOKEN"
 ENV_ACTIONS_TOKEN = "GITHUB_TOKEN"
 ENV_APP_KEY = "AUTODEPLOY_APP_PRIVATE_KEY"
+ENV_DEPLOYMENT_TOKEN = "AUTODEPLOY_DEPLOYMENT_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,14 @@ class Secrets:
     actions_token: str | None = field(default=None, repr=False)
     app_id: str | None = None
     private_key: str | None = field(default=None, repr=False)
+    deployment_token: str | None = field(default=None, repr=False)  # the input deployment-token
 
 
 def choose(
     secrets: Secrets, *, private_key_file: str | None = None, installation_id: int | None = None
 ) -> Credentials:
     """The credentials for the GitOps repo; raises InputError when there are none."""
-    for value in (secrets.token, secrets.actions_token, secrets.private_key):
+    for value in (secrets.token, secrets.actions_token, secrets.private_key, secrets.deployment_token):
         if value:
             report.secret(value)
     if secrets.app_id:
@@ -84,6 +86,27 @@ def for_source_repo(secrets: Secrets, gitops: Credentials) -> Credentials:
     if token and gitops.source != ENV_ACTIONS_TOKEN:
         return Credentials(ENV_ACTIONS_TOKEN, token=token)
     return gitops
+
+
+def for_deployments(secrets: Secrets, gitops: Credentials, *, gitops_repo: str, app_repo: str) -> Credentials:
+    """Who writes GitHub Deployments in the application repository: the deployment token (input
+    deployment-token, AUTODEPLOY_DEPLOYMENT_TOKEN), else the workflow's own token (GITHUB_TOKEN, which
+    can write the repository it runs in, given `deployments: write`), else the GitOps credentials (a
+    token that reaches both repositories, or the GitHub App, which then mints a token for the
+    application repository with `deployments: write` alone)."""
+    token = (secrets.deployment_token or "").strip()
+    if token:
+        return Credentials(ENV_DEPLOYMENT_TOKEN, token=report.secret(token))
+    chosen = for_source_repo(secrets, gitops)
+    app = chosen.app
+    if app is not None and app.installation_id is not None and _owner(gitops_repo) != _owner(app_repo):
+        # An installation belongs to one account: another owner's repository has its own, looked up.
+        chosen = Credentials(chosen.source, app=App(app.app_id, app.private_key, None))
+    return chosen
+
+
+def _owner(repo: str) -> str:
+    return repo.split("/", 1)[0].lower()
 
 
 def _private_key(value: str | None, path: str | None) -> str:

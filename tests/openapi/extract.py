@@ -43,6 +43,8 @@ OPERATIONS = {
     "/app/installations/{installation_id}/access_tokens": ["post"],
     "/installation/token": ["delete"],
     "/repos/{owner}/{repo}/issues/{issue_number}/assignees": ["post"],
+    "/repos/{owner}/{repo}/deployments": ["get", "post"],
+    "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses": ["get", "post"],
 }
 
 

@@ -1,0 +1,83 @@
+"""What a GitHub Deployment in the application repository records for one deploy: its environment's
+name, whether that is production, its payload and its descriptions. Pure: the adapter
+(autodeploy.github.deployments) sends what this builds.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+
+from autodeploy.errors import InputError
+
+DEFAULT_ENVIRONMENT_TEMPLATE = "{env}"
+DEFAULT_PRODUCTION = ("production",)
+# Ours, so that a deployment GitHub Actions makes for a job with `environment:` is never taken for one.
+TASK = "deploy:autodeploy"
+DESCRIPTION_LIMIT = 140  # GitHub refuses a longer deployment status description
+STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_ENVIRONMENT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
+
+
+def check_template(template: str, flag: str) -> str:
+    """The environment template, checked: placeholders {app} and {env} only, and some text."""
+    unknown = sorted({name for name in _PLACEHOLDER.findall(template) if name not in {"app", "env"}})
+    if unknown:
+        raise InputError(
+            f"{flag} {template!r} has an unknown placeholder {{{unknown[0]}}}: use {{app}} and {{env}}"
+        )
+    rest = _PLACEHOLDER.sub("", template)
+    if not template.strip() or "{" in rest or "}" in rest:
+        raise InputError(
+            f"{flag} {template!r} is not an environment name template such as {{env}} or {{app}}-{{env}}"
+        )
+    return template
+
+
+def environment_name(template: str, *, app: str, env: str) -> str:
+    name = template.replace("{app}", app).replace("{env}", env).strip()
+    if not _ENVIRONMENT_NAME.fullmatch(name):
+        raise InputError(
+            f"the deployment environment {name!r} is not a name GitHub takes (1 to 255 characters)"
+        )
+    return name
+
+
+def is_production(globs: Sequence[str], *, environment: str, env: str) -> bool:
+    """True when a glob matches the deployment's environment name or the GitOps env it deploys to."""
+    return any(fnmatch.fnmatchcase(name, glob) for glob in globs for name in (environment, env))
+
+
+def payload(
+    *,
+    image: str,
+    tag: str,
+    digest: str,
+    gitops_repo: str,
+    pull_url: str | None,
+    pull_number: int | None,
+    app: str,
+    env: str,
+) -> Mapping[str, object]:
+    """The deployment's `payload`: what runs, and the GitOps change that brings it."""
+    return {
+        "app": app,
+        "env": env,
+        "image": image,
+        "tag": tag,
+        "digest": digest,
+        "gitops_repo": gitops_repo,
+        "pull_request": {"url": pull_url, "number": pull_number},
+    }
+
+
+def description(*, app: str, tag: str, gitops_repo: str) -> str:
+    return fit(f"{app} {tag} through {gitops_repo}")
+
+
+def fit(text: str) -> str:
+    """One line of at most DESCRIPTION_LIMIT characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= DESCRIPTION_LIMIT else line[: DESCRIPTION_LIMIT - 1].rstrip() + "…"
