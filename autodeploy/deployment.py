@@ -18,6 +18,7 @@ TASK = "deploy:autodeploy"
 DESCRIPTION_LIMIT = 140  # GitHub refuses a longer deployment status description
 STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_URL = re.compile(r"https?://[^\s/]+\S*")
 _ENVIRONMENT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
 
 
@@ -34,6 +35,22 @@ def check_template(template: str, flag: str) -> str:
             f"{flag} {template!r} is not an environment name template such as {{env}} or {{app}}-{{env}}"
         )
     return template
+
+
+def check_url(template: str, flag: str) -> str:
+    """An environment URL template: http(s), placeholders {app} and {env} only."""
+    unknown = sorted({name for name in _PLACEHOLDER.findall(template) if name not in {"app", "env"}})
+    if unknown:
+        raise InputError(
+            f"{flag} {template!r} has an unknown placeholder {{{unknown[0]}}}: use {{app}} and {{env}}"
+        )
+    if not _URL.fullmatch(template):
+        raise InputError(f"{flag} {template!r} is not an http(s) URL, such as https://{{env}}.example.com")
+    return template
+
+
+def environment_url(template: str | None, *, app: str, env: str) -> str | None:
+    return template.replace("{app}", app).replace("{env}", env) if template else None
 
 
 def environment_name(template: str, *, app: str, env: str) -> str:

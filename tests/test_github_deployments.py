@@ -243,34 +243,40 @@ def test_which_token_writes_deployments() -> None:
     secrets = credentials.Secrets(
         token="ghp_gitops", actions_token="ghs_workflow", deployment_token=" ghs_d "
     )
-    chosen = credentials.for_deployments(secrets, gitops, gitops_repo=GITOPS, app_repo=SOURCE)
+    chosen = credentials.for_deployments(secrets, gitops)
     assert (chosen.source, chosen.token) == ("AUTODEPLOY_DEPLOYMENT_TOKEN", "ghs_d")
     assert report.redact("ghs_d") == "***"
 
     secrets = credentials.Secrets(token="ghp_gitops", actions_token="ghs_workflow")
-    chosen = credentials.for_deployments(secrets, gitops, gitops_repo=GITOPS, app_repo=SOURCE)
+    chosen = credentials.for_deployments(secrets, gitops)
     assert (chosen.source, chosen.token) == ("GITHUB_TOKEN", "ghs_workflow")  # the app repo's own
 
-    alone = credentials.Secrets(token="ghp_gitops")
-    assert credentials.for_deployments(alone, gitops, gitops_repo=GITOPS, app_repo=SOURCE) is gitops
+    assert credentials.for_deployments(credentials.Secrets(token="ghp_gitops"), gitops) is gitops
 
 
 def test_an_app_installation_is_looked_up_again_for_another_owner(keypair) -> None:  # noqa: F811
     app = credentials.Credentials("GitHub App 1", app=credentials.App("1", keypair[0], 77))
-    same = credentials.for_deployments(credentials.Secrets(), app, gitops_repo=GITOPS, app_repo=SOURCE)
-    assert same.app is not None and same.app.installation_id == 77
-    other = credentials.for_deployments(credentials.Secrets(), app, gitops_repo=GITOPS, app_repo="else/api")
-    assert other.app is not None and other.app.installation_id is None
+    assert credentials.for_repo(app, chosen_for=GITOPS, repo=SOURCE) is app
+    other = credentials.for_repo(app, chosen_for=GITOPS, repo="else/api")
+    assert other.app is not None and other.app.installation_id is None and other.source == app.source
+    token = credentials.Credentials("GITHUB_TOKEN", token="t")
+    assert credentials.for_repo(token, chosen_for=GITOPS, repo="else/api") is token
+
+
+def installed(github: FakeGitHub, public_key: str) -> World:
+    """The world, with an App installed on both repositories that may write deployments."""
+    world = World(github)
+    github.add_app(
+        APP_ID, public_key, {GITOPS: 77, SOURCE: 77}, {"contents": "write", "deployments": "write"}
+    )
+    return world
 
 
 def test_a_github_app_mints_a_token_for_deployments_in_the_app_repo_alone(
     github: FakeGitHub,
     keypair,  # noqa: F811
 ) -> None:
-    world = World(github)
-    github.add_app(
-        APP_ID, keypair[1], {GITOPS: 77, SOURCE: 77}, {"contents": "write", "deployments": "write"}
-    )
+    world = installed(github, keypair[1])
     app = credentials.Credentials(f"GitHub App {APP_ID}", app=credentials.App(str(APP_ID), keypair[0]))
     options = ClientOptions(api_url=github.api_url, sleep=lambda s: None)
     mark = world.mark()
@@ -288,9 +294,7 @@ def test_a_github_app_mints_a_token_for_deployments_in_the_app_repo_alone(
     assert github.calls[mark + 1].body == {"repositories": ["api"], "permissions": {"deployments": "write"}}
     minted = github.calls[mark + 1].answer["token"]
     assert minted in github.revoked and report.redact(minted) == "***"
-    with pytest.raises(GitHubError, match=r"403 .*`deployments: write` on team/api"):
-        github.add_token("ghs_probe", {"metadata": "read"}, repos={SOURCE})
-        create(deployments(world, "ghs_probe"), world.commits[3])
+    assert github.tokens.get(minted) is None  # revoked: gone
 
 
 def test_a_plain_token_is_used_as_it_is_and_not_revoked(world: World) -> None:
@@ -309,3 +313,28 @@ def test_the_fake_s_deployment_routes_are_documented(github: FakeGitHub) -> None
     for method, template in DEPLOYMENT_ROUTES:
         concrete = template.replace("{owner}/{repo}", "team/api").replace("{deployment_id}", "7")
         assert github._route(concrete)[0] == template
+
+
+def test_an_app_installation_id_given_for_the_gitops_repo_serves_the_same_owner(
+    github: FakeGitHub,
+    keypair,  # noqa: F811
+) -> None:
+    world = installed(github, keypair[1])
+    app = credentials.Credentials("GitHub App", app=credentials.App(str(APP_ID), keypair[0], 77))
+    options = ClientOptions(api_url=github.api_url, sleep=lambda s: None)
+    mark = world.mark()
+    open_deployments(app, SOURCE, options, gitops_repo=GITOPS)
+    assert world.calls_since(mark) == ["POST /app/installations/{installation_id}/access_tokens"]
+
+
+def test_an_app_without_the_deployments_permission_is_one_line(
+    github: FakeGitHub,
+    keypair,  # noqa: F811
+) -> None:
+    World(github)
+    github.add_app(APP_ID, keypair[1], {GITOPS: 77, SOURCE: 77}, {"contents": "write"})
+    app = credentials.Credentials("GitHub App", app=credentials.App(str(APP_ID), keypair[0]))
+    with pytest.raises(GitHubError) as caught:
+        open_deployments(app, SOURCE, ClientOptions(api_url=github.api_url, sleep=lambda s: None))
+    assert "deployments" in str(caught.value) and "\n" not in str(caught.value)
+    assert github.deployments_of(SOURCE) == []

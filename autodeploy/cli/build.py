@@ -13,6 +13,7 @@ from autodeploy.errors import InputError
 from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
+    DeploymentOptions,
     DeployOptions,
     GitHubOptions,
     HistoryOptions,
@@ -150,6 +151,40 @@ def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptio
         max_wait=args.github_max_wait,
         private_key_file=args.private_key_file,
         installation_id=args.app_installation_id,
+    )
+
+
+def deployment(
+    args: argparse.Namespace, env: Environment, github: GitHubOptions | None
+) -> DeploymentOptions | None:
+    """The GitHub Deployments parser.deployment_flags asks for; None without --deployment."""
+    from autodeploy.github import credentials
+
+    if not args.deployment:
+        given = [
+            flag
+            for flag, value in (
+                ("--deployment-environment", args.deployment_environment),
+                ("--production-environment", args.production_environment),
+                ("--environment-url", args.environment_url),
+            )
+            if value
+        ]
+        if given:
+            raise InputError(f"{given[0]} applies to --deployment only")
+        return None
+    if github is None:
+        raise InputError("--deployment needs --gitops-repo: a deployment follows the pull request on GitHub")
+    secrets = credentials.Secrets(
+        token=env.github_token, actions_token=env.actions_token, deployment_token=env.deployment_token
+    )
+    return credentials.deployment_options(
+        secrets,
+        github.credentials,
+        template=args.deployment_environment,
+        production=args.production_environment,
+        environment_url=args.environment_url,
+        names=lambda name: f"--{name}",
     )
 
 

@@ -151,11 +151,17 @@ class Deployments:
         return self.client.failure(got, doing=doing, needs=f"{NEEDS} on {self.repo}", missing=missing)
 
 
-def open_deployments(credentials: Credentials, repo: str, options: ClientOptions) -> Deployments:
-    """Deployments of `repo` with `credentials`: a token as it is, or a GitHub App's installation token
-    on `repo` alone with `deployments: write` alone (two requests, revoked by `close`)."""
+def open_deployments(
+    credentials: Credentials, repo: str, options: ClientOptions, *, gitops_repo: str | None = None
+) -> Deployments:
+    """Deployments of `repo` with `credentials` (credentials.for_deployments chose them for
+    `gitops_repo`): a token as it is, or a GitHub App's installation token on `repo` alone with
+    `deployments: write` alone (one or two requests, revoked by `close`)."""
     from autodeploy.github import auth
+    from autodeploy.github.credentials import for_repo
 
+    if gitops_repo is not None:
+        credentials = for_repo(credentials, chosen_for=gitops_repo, repo=repo)
     client = auth.client_for(credentials, repo, options, permissions=auth.DEPLOYMENT_PERMISSIONS)
     return Deployments(client, repo, token_source=credentials.source)
 
