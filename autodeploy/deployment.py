@@ -8,8 +8,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from autodeploy.errors import InputError
+
+if TYPE_CHECKING:
+    from autodeploy.options import DeploymentOptions
+    from autodeploy.plan import Change
 
 DEFAULT_ENVIRONMENT_TEMPLATE = "{env}"
 DEFAULT_PRODUCTION = ("production",)
@@ -98,3 +104,60 @@ def fit(text: str) -> str:
     """One line of at most DESCRIPTION_LIMIT characters."""
     line = " ".join(text.split())
     return line if len(line) <= DESCRIPTION_LIMIT else line[: DESCRIPTION_LIMIT - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One GitHub Deployment a deploy makes: of commit `sha` in the application repository `repo`."""
+
+    repo: str
+    sha: str
+    app: str
+    env: str
+    environment: str
+    production: bool
+    payload: Mapping[str, object] = field(repr=False)
+    description: str
+    environment_url: str | None
+
+
+def records(
+    changes: Sequence[Change],
+    options: DeploymentOptions,
+    *,
+    gitops_repo: str,
+    pull_url: str | None,
+    pull_number: int | None,
+) -> tuple[Record, ...]:
+    """A deployment for each change whose new block names its source repository and commit (the
+    others have no commit to deploy: they get none)."""
+    made = []
+    for change in changes:
+        block, target = change.new, change.target
+        if not (block.source_repo and block.commit):
+            continue
+        name = environment_name(options.environment_template, app=target.app, env=target.env)
+        tag = block.tag or target.tag
+        made.append(
+            Record(
+                repo=block.source_repo,
+                sha=block.commit,
+                app=target.app,
+                env=target.env,
+                environment=name,
+                production=is_production(options.production, environment=name, env=target.env),
+                payload=payload(
+                    image=target.image.name,
+                    tag=tag,
+                    digest=block.digest or target.digest or "",
+                    gitops_repo=gitops_repo,
+                    pull_url=pull_url,
+                    pull_number=pull_number,
+                    app=target.app,
+                    env=target.env,
+                ),
+                description=description(app=target.app, tag=tag, gitops_repo=gitops_repo),
+                environment_url=environment_url(options.environment_url, app=target.app, env=target.env),
+            )
+        )
+    return tuple(made)
