@@ -144,9 +144,9 @@ class Deployments:
     def _failure(self, got: Response, doing: str, *, missing: str = "") -> GitHubError | InputError:
         if got.status == 404 and not missing:
             return InputError(
-                f"{doing}: not found (404); {self.token_source} cannot see {self.repo}: give it {NEEDS} on "
-                f"{self.repo} (the workflow's `permissions:`), or a token that has it in the input "
-                "deployment-token or AUTODEPLOY_DEPLOYMENT_TOKEN"
+                f"{doing}: not found (404); {self.token_source} cannot see {self.repo} or its deployments: "
+                f"grant {NEEDS} in the workflow's `permissions:`, or give a token for {self.repo} that has "
+                "it as the input deployment-token (AUTODEPLOY_DEPLOYMENT_TOKEN)"
             )
         return self.client.failure(got, doing=doing, needs=f"{NEEDS} on {self.repo}", missing=missing)
 
