@@ -104,6 +104,10 @@ class DeploymentsMixin:
         """The deployments of `repo`, oldest first."""
         return self._deployment_store().setdefault(repo.lower(), [])
 
+    def environments(self, repo: str) -> dict[str, Deployment]:
+        """What the repository's Environments page shows: each environment's newest deployment."""
+        return {d.environment: d for d in self.deployments_of(repo)}
+
     def _deployment_store(self) -> dict[str, list[Deployment]]:
         store = self.__dict__.get("_deployments")
         if store is None:
@@ -207,7 +211,9 @@ class DeploymentsMixin:
         if body.get("environment"):
             deployment.environment = body["environment"]
         log_url = body.get("log_url") or body.get("target_url") or ""
-        status = self._add_deployment_status(deployment, state, description, log_url, body.get("environment_url", ""))
+        status = self._add_deployment_status(
+            deployment, state, description, log_url, body.get("environment_url", "")
+        )
         if state == "success" and body.get("auto_inactive", True):
             for earlier in self.deployments_of(repo.full_name):
                 if (
@@ -226,7 +232,9 @@ class DeploymentsMixin:
     ) -> Any:
         deployment = self._deployment(repo, params["deployment_id"])
         newest_first = list(reversed(deployment.statuses))
-        return 200, [self._deployment_status_json(deployment, s, "GET", 200) for s in _page(newest_first, query)]
+        return 200, [
+            self._deployment_status_json(deployment, s, "GET", 200) for s in _page(newest_first, query)
+        ]
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -272,7 +280,9 @@ class DeploymentsMixin:
             return self._complete(method, DEPLOYMENTS, status, [partial])[0]  # type: ignore[attr-defined]
         return self._complete(method, DEPLOYMENTS, status, partial)  # type: ignore[attr-defined]
 
-    def _deployment_status_json(self, deployment: Deployment, status: DeploymentStatus, method: str, code: int) -> Any:
+    def _deployment_status_json(
+        self, deployment: Deployment, status: DeploymentStatus, method: str, code: int
+    ) -> Any:
         api: str = self.api_url  # type: ignore[attr-defined]
         base = f"{api}/repos/{deployment.repo}"
         partial = {

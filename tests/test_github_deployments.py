@@ -16,6 +16,7 @@ from autodeploy.github import credentials
 from autodeploy.github.client import Client
 from autodeploy.github.connection import ClientOptions
 from autodeploy.github.deployments import Deployments, close, open_deployments
+from autodeploy.options import DeploymentOptions
 
 DEPLOY_TOKEN = "ghs_deploy0123456789abcdefghijklmnopqrstu"
 PR = "https://github.com/team/gitops/pull/12"
@@ -338,3 +339,47 @@ def test_an_app_without_the_deployments_permission_is_one_line(
         open_deployments(app, SOURCE, ClientOptions(api_url=github.api_url, sleep=lambda s: None))
     assert "deployments" in str(caught.value) and "\n" not in str(caught.value)
     assert github.deployments_of(SOURCE) == []
+
+
+def test_a_deploy_s_deployments_follow_its_pull_request_and_show_what_runs_where(world: World) -> None:
+    """The deploy opens a pull request; each target's deployment is queued with it, in progress once
+    it merges and a success once Flux reports: four requests a target, none kept anywhere else."""
+    options = DeploymentOptions(
+        credentials=credentials.Credentials("GITHUB_TOKEN", token=DEPLOY_TOKEN),
+        environment_template="{app}-{env}",
+    )
+    made = deployments(world)
+    for tag, commit in (("1.1.0", 2), ("1.2.0", 3)):
+        outcome = world.deploy("api", "staging", tag, commit)
+        assert outcome.applied is not None and outcome.applied.pr_number is not None
+        records = deployment.records(
+            outcome.plan.changes,
+            options,
+            gitops_repo=GITOPS,
+            pull_url=outcome.applied.pr_url,
+            pull_number=outcome.applied.pr_number,
+        )
+        assert [(r.repo, r.sha, r.environment) for r in records] == [
+            (SOURCE, world.commits[commit], "api-staging")
+        ]
+        (record,) = records
+        mark = world.mark()
+        number = made.create(
+            sha=record.sha,
+            environment=record.environment,
+            production=record.production,
+            payload=record.payload,
+            description=record.description,
+        )
+        made.set_state(number, "queued", description="pull request opened", log_url=outcome.applied.pr_url)
+        world.merge_pull(outcome.applied.pr_number)
+        made.set_state(number, "in_progress", description="merged")
+        made.set_state(number, "success", description="reconciliation succeeded")
+        assert len(world.calls_since(mark)) == 4
+
+    shown = world.fake.environments(SOURCE)
+    assert list(shown) == ["api-staging"]
+    assert shown["api-staging"].payload["tag"] == "1.2.0" and shown["api-staging"].state == "success"
+    assert shown["api-staging"].statuses[0].log_url.endswith("/pull/2")
+    assert [d.state for d in world.fake.deployments_of(SOURCE)] == ["inactive", "success"]
+    assert made.latest_state(sha=world.commits[3], environment="api-staging") == "success"
