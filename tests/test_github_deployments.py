@@ -364,13 +364,7 @@ def test_a_deploy_s_deployments_follow_its_pull_request_and_show_what_runs_where
         ]
         (record,) = records
         mark = world.mark()
-        number = made.create(
-            sha=record.sha,
-            environment=record.environment,
-            production=record.production,
-            payload=record.payload,
-            description=record.description,
-        )
+        number = made.start(record)
         made.set_state(number, "queued", description="pull request opened", log_url=outcome.applied.pr_url)
         world.merge_pull(outcome.applied.pr_number)
         made.set_state(number, "in_progress", description="merged")
@@ -383,3 +377,5 @@ def test_a_deploy_s_deployments_follow_its_pull_request_and_show_what_runs_where
     assert shown["api-staging"].statuses[0].log_url.endswith("/pull/2")
     assert [d.state for d in world.fake.deployments_of(SOURCE)] == ["inactive", "success"]
     assert made.latest_state(sha=world.commits[3], environment="api-staging") == "success"
+    with pytest.raises(ValueError, match="not one of team/other"):
+        deployments(world, repo="team/other").start(record)
