@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from autodeploy.deploys import FileHistory, FileVersion, Pending
     from autodeploy.github.api import RepoApi
     from autodeploy.github.client import Client
+    from autodeploy.github.deployments import Deployments
+    from autodeploy.options import DeploymentOptions
     from autodeploy.registry import Resolved
-    from autodeploy.waiting import WatchSource
+    from autodeploy.waiting import DeploymentLog, WatchSource
 
 
 def open_adapters(
@@ -35,13 +37,15 @@ def open_adapters(
     guard: bool = False,
     source_dir: str | None = None,
     deadline: Deadline | None = None,
+    waits: bool = False,
 ) -> Adapters:
     """Adapters for one command; with `guard`, a source history for the downgrade guard: a local
     clone of the source repo (`source_dir`, or the current directory when it is one), then GitHub's
-    compare API (a shallow clone that lacks a commit defers to GitHub)."""
+    compare API (a shallow clone that lacks a commit defers to GitHub). A command that `waits` reads
+    commit statuses too: an App's token is minted with `statuses: read` as well."""
     images = RegistryImages(replace(registry, deadline=deadline))
     if location.github is not None:
-        connection = Connection(location.github, deadline)
+        connection = Connection(location.github, deadline, waits=waits)
         repo: GitopsRepo = connection.repo(pull or PullOptions())
         files: FileHistory = connection.file_history()
     else:
@@ -65,6 +69,8 @@ def open_adapters(
         deadline=deadline,
         close=close,
         watch=connection.watch if location.github is not None else None,
+        deployments=connection.deployments if location.github is not None else None,
+        gitops_repo=location.github.repo if location.github is not None else None,
     )
 
 
@@ -143,7 +149,9 @@ class Connection:
     """The clients of one command: one for the GitOps repo, one for the source repo (the downgrade
     guard), each made on first use, so a GitHub App mints one installation token per command."""
 
-    def __init__(self, options: GitHubOptions, deadline: Deadline | None = None) -> None:
+    def __init__(
+        self, options: GitHubOptions, deadline: Deadline | None = None, *, waits: bool = False
+    ) -> None:
         from autodeploy.github.connection import ClientOptions
 
         self.options = options
@@ -156,12 +164,17 @@ class Connection:
         self._client: Client | None = None
         self._guard: Client | None = None
         self._api: RepoApi | None = None
+        self._deployments: list[Deployments] = []
+        self.waits = waits
 
     def client(self) -> Client:
         from autodeploy.github import auth
 
         if self._client is None:
-            self._client = auth.client_for(self.options.credentials, self.options.repo, self.client_options)
+            permissions = auth.WAIT_PERMISSIONS if self.waits else auth.TOKEN_PERMISSIONS
+            self._client = auth.client_for(
+                self.options.credentials, self.options.repo, self.client_options, permissions=permissions
+            )
         return self._client
 
     def guard_client(self) -> Client:
@@ -180,6 +193,11 @@ class Connection:
         from autodeploy.errors import AutodeployError
         from autodeploy.github import auth
 
+        if self._deployments:
+            from autodeploy.github.deployments import close as close_deployments
+
+            for made in self._deployments:
+                close_deployments(made)
         if self._client is not None and self.options.credentials.app is not None:
             try:
                 auth.revoke(self._client)
@@ -204,6 +222,14 @@ class Connection:
         from autodeploy.github.files import GitHubFileHistory
 
         return GitHubFileHistory(self.api(), self.options.base_branch)
+
+    def deployments(self, options: DeploymentOptions, repo: str) -> DeploymentLog:
+        """The GitHub Deployments of application repository `repo`, revoked (an App's token) on close."""
+        from autodeploy.github.deployments import open_deployments
+
+        made = open_deployments(options.credentials, repo, self.client_options, gitops_repo=self.options.repo)
+        self._deployments.append(made)
+        return made
 
     def watch(self) -> WatchSource:
         from autodeploy.github.watch import GitHubWatch

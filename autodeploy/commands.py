@@ -20,10 +20,14 @@ from autodeploy.registry.access import RegistryOptions
 from autodeploy.retry import Deadline
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from autodeploy.deploys import History
-    from autodeploy.pipeline import Outcome
+    from autodeploy.options import DeploymentOptions
+    from autodeploy.pipeline import Adapters, Outcome
     from autodeploy.registry import Resolved
-    from autodeploy.waiting import WaitOutcome
+    from autodeploy.rollout import WaitTarget
+    from autodeploy.waiting import Tracker, WaitOutcome
 
 
 def deploy(options: DeployOptions) -> Outcome:
@@ -35,6 +39,7 @@ def deploy(options: DeployOptions) -> Outcome:
         guard=not options.allow_downgrade,
         source_dir=options.source_dir,
         deadline=_deadline(options.deadline, options.wait),
+        waits=options.wait is not None,
     )
     try:
         outcome = pipeline.deploy_images(options, adapters)
@@ -46,7 +51,11 @@ def deploy(options: DeployOptions) -> Outcome:
 def rollback(options: RollbackOptions) -> Outcome:
     write = options.write
     adapters = open_adapters(
-        options.location, write.registry, pull=write.pull, deadline=_deadline(options.deadline, options.wait)
+        options.location,
+        write.registry,
+        pull=write.pull,
+        deadline=_deadline(options.deadline, options.wait),
+        waits=options.wait is not None,
     )
     try:
         outcome = pipeline.roll_back(options, adapters)
@@ -64,7 +73,7 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
     from autodeploy.rollout import WaitTarget, path_matcher
 
     adapters = open_adapters(
-        options.location, RegistryOptions(), deadline=_deadline(options.deadline, options.wait)
+        options.location, RegistryOptions(), deadline=_deadline(options.deadline, options.wait), waits=True
     )
     try:
         if adapters.watch is None:
@@ -113,6 +122,7 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
             return waiting.WaitOutcome.not_waited(f"{what} deploys nothing")
         for target in targets:
             report.info(f"waiting for {target.label}: {target.tag} ({target.digest}) in {target.path}")
+        tracker = _found_deployments(options.wait.deployment, targets, adapters)
         return waiting.wait(
             watch,
             targets,
@@ -120,9 +130,43 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
             pull=options.pull_request,
             pull_url=pull_url,
             merged_commit=options.gitops_commit,
+            tracker=tracker,
         )
     finally:
         adapters.close()
+
+
+def _found_deployments(
+    options: DeploymentOptions | None, targets: Sequence[WaitTarget], adapters: Adapters
+) -> Tracker | None:
+    """The deployments earlier runs made of these targets (by source commit and environment)."""
+    from autodeploy import deployment
+    from autodeploy.waiting import Tracker
+
+    opener = adapters.deployments
+    if options is None or opener is None:
+        return None
+    records = []
+    for t in targets:
+        if not (t.source_repo and t.source_commit):
+            continue
+        name = deployment.environment_name(options.environment_template, app=t.app, env=t.env)
+        records.append(
+            deployment.Record(
+                repo=t.source_repo,
+                sha=t.source_commit,
+                app=t.app,
+                env=t.env,
+                environment=name,
+                production=deployment.is_production(options.production, environment=name, env=t.env),
+                payload={},
+                description="",
+                environment_url=deployment.environment_url(options.environment_url, app=t.app, env=t.env),
+            )
+        )
+    tracker = Tracker(lambda repo: opener(options, repo), records)
+    tracker.found()
+    return tracker
 
 
 def history(options: HistoryOptions) -> History:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from autodeploy.deployment import DEFAULT_ENVIRONMENT_TEMPLATE, DEFAULT_PRODUCTION
 from autodeploy.environment import PushEvent
 from autodeploy.imageref import ImageRef
 from autodeploy.plan import Settings, Target
@@ -46,6 +47,16 @@ class GitHubOptions:
 
 
 @dataclass(frozen=True)
+class DeploymentOptions:
+    """GitHub Deployments in the application repository (--deployment, input deployment: true)."""
+
+    credentials: Credentials  # who writes them: github.credentials.for_deployments
+    environment_template: str = DEFAULT_ENVIRONMENT_TEMPLATE  # --deployment-environment
+    production: tuple[str, ...] = DEFAULT_PRODUCTION  # --production-environment GLOBs
+    environment_url: str | None = None  # --environment-url, with {app} and {env}
+
+
+@dataclass(frozen=True)
 class Location:
     """Where the GitOps repo is: exactly one of a directory and a GitHub repository."""
 
@@ -78,8 +89,7 @@ class WaitOptions:
     flux_contexts: tuple[str, ...] = ()  # --flux-context globs ({app}, {env}); () is flux.DEFAULT_CONTEXTS
     timeout: float = DEFAULT_WAIT_TIMEOUT  # --wait-timeout, seconds
     on_timeout: str = "fail"  # or "warn": exit 0 with a warning
-    deployment: bool = False  # --deployment: record a GitHub Deployment in the application repository
-    environment_url: str | None = None  # the deployment's environment_url
+    deployment: DeploymentOptions | None = None  # --deployment: GitHub Deployments in the app's repository
     max_requests_per_minute: int = 30  # a hard bound on the wait's GitHub requests
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from autodeploy import report, rollout
 from autodeploy.errors import AutodeployError, GitHubError, InputError
@@ -22,6 +22,9 @@ from autodeploy.flux import CommitStatus, Verdict
 from autodeploy.options import WaitOptions
 from autodeploy.retry import RequestWindow
 from autodeploy.rollout import Candidate, Event, PullState, Result, Schedule, WaitTarget
+
+if TYPE_CHECKING:
+    from autodeploy.deployment import Record
 
 PROGRESS_EVERY = 30.0
 MAX_FAILED_POLLS = 4
@@ -72,63 +75,58 @@ class DeploymentLog(Protocol):
     def find(self, *, sha: str, environment: str) -> int | None: ...
 
 
-@dataclass(frozen=True)
-class DeploymentSpec:
-    """One target's deployment: what `create` is given, or, for a merged commit, what `find` looks for."""
-
-    sha: str
-    environment: str
-    production: bool
-    payload: Mapping[str, object] = field(default_factory=dict)
-    description: str = ""
-
-
 class Tracker:
     """The deployments of the wait's targets, moved along at its events: opened -> queued (log_url:
     the pull request), merged -> in_progress, Flux -> success or failure, cancelled -> error. A
     deployment write that fails is a warning: it never fails the deploy or the wait."""
 
-    def __init__(
-        self, log: DeploymentLog, specs: Sequence[DeploymentSpec], *, environment_url: str | None
-    ) -> None:
-        self.log = log
-        self.specs = tuple(specs)
-        self.environment_url = environment_url
+    def __init__(self, logs: Callable[[str], DeploymentLog], records: Sequence[Record]) -> None:
+        self._logs = logs  # the application repository -> its deployments
+        self._opened: dict[str, DeploymentLog] = {}
+        self.records = tuple(records)
         self.ids: list[int] = []
+        self.urls: dict[int, str | None] = {}  # deployment id -> its environment_url
+        self.repos: dict[int, str] = {}  # deployment id -> its repository
         self.log_url: str | None = None
+        self.started = False  # created (opened) or found
 
     def opened(self, pull_url: str | None) -> None:
-        self.log_url = pull_url
-        for spec in self.specs:
+        self.log_url, self.started = pull_url, True
+        for record in self.records:
             made = self._try(
-                lambda s=spec: self.log.create(  # type: ignore[misc]
-                    sha=s.sha,
-                    environment=s.environment,
-                    production=s.production,
-                    payload=s.payload,
-                    description=s.description,
+                lambda r=record: self.log(r.repo).create(  # type: ignore[misc]
+                    sha=r.sha,
+                    environment=r.environment,
+                    production=r.production,
+                    payload=r.payload,
+                    description=r.description,
                 )
             )
             if isinstance(made, int):
                 self.ids.append(made)
+                self.urls[made] = record.environment_url
+                self.repos[made] = record.repo
         self._set("queued", "pull request opened")
 
     def found(self) -> None:
-        """A merged commit: its deployments were made when its pull request opened."""
-        for spec in self.specs:
-            got = self._try(lambda s=spec: self.log.find(sha=s.sha, environment=s.environment))  # type: ignore[misc]
+        """Waiting on what another run deployed: its deployments were made when its pull request
+        opened; they are found by their commit and environment."""
+        self.started = True
+        for record in self.records:
+            got = self._try(lambda r=record: self.log(r.repo).find(sha=r.sha, environment=r.environment))  # type: ignore[misc]
             if isinstance(got, int):
                 self.ids.append(got)
+                self.urls[got] = record.environment_url
+                self.repos[got] = record.repo
             else:
-                report.info(f"no deployment of {spec.sha[:12]} to {spec.environment} to update")
-        self._set("in_progress", "merged; waiting for Flux")
+                report.info(f"no deployment of {record.sha[:12]} to {record.environment} to update")
 
     def merged(self) -> None:
         self._set("in_progress", "merged; waiting for Flux")
 
     def finished(self, result: Result, description: str) -> None:
         if result is Result.SUCCESS:
-            self._set("success", description or "Flux reconciled it", environment_url=self.environment_url)
+            self._set("success", description or "Flux reconciled it", with_url=True)
         elif result is Result.FAILURE:
             self._set("failure", description or "Flux reported a failure")
         elif result is Result.TIMEOUT:
@@ -137,11 +135,18 @@ class Tracker:
     def cancelled(self) -> None:
         self._set("error", "cancelled")
 
-    def _set(self, state: str, description: str, *, environment_url: str | None = None) -> None:
+    def log(self, repo: str) -> DeploymentLog:
+        if repo not in self._opened:
+            self._opened[repo] = self._logs(repo)
+        return self._opened[repo]
+
+    def _set(self, state: str, description: str, *, with_url: bool = False) -> None:
         for number in self.ids:
+            url = self.urls.get(number) if with_url else None
+            repo = self.repos[number]
             self._try(
-                lambda n=number: self.log.set_state(  # type: ignore[misc]
-                    n, state, description=description, log_url=self.log_url, environment_url=environment_url
+                lambda n=number, u=url, o=repo: self.log(o).set_state(  # type: ignore[misc]
+                    n, state, description=description, log_url=self.log_url, environment_url=u
                 )
             )
 
@@ -199,8 +204,10 @@ def wait(
     schedule = Schedule()
     said_at: float | None = None
     failures = 0
-    if tracker is not None:
-        tracker.opened(pull_url) if merged_commit is None else tracker.found()
+    if tracker is not None and not tracker.started:
+        tracker.opened(pull_url)
+    if tracker is not None and merged_commit is not None:
+        tracker.merged()
     try:
         while True:
             at = clock() - started
@@ -236,7 +243,8 @@ def wait(
                 state = rollout.time_out(state, at=at)
                 break
             schedule = schedule.next(changed=changed)
-            pause = max(min(schedule.interval, options.timeout - at), window.delay(2))
+            progress_due = PROGRESS_EVERY - (at - said_at) if said_at is not None else PROGRESS_EVERY
+            pause = max(min(schedule.interval, options.timeout - at, max(progress_due, 1.0)), window.delay(2))
             sleep(max(pause, 0.0))
     except KeyboardInterrupt:
         state = rollout.cancel(state, at=clock() - started)

@@ -3,6 +3,7 @@ masked before anything else is printed, and every input is checked before any to
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from autodeploy import report, targets, validate
@@ -15,7 +16,9 @@ from autodeploy.options import (
     DEFAULT_DEADLINE,
     DEFAULT_GITHUB_MAX_WAIT,
     DEFAULT_WAIT_TIMEOUT,
+    DeploymentOptions,
     DeployOptions,
+    GitHubOptions,
     Location,
     PullOptions,
     RollbackOptions,
@@ -75,8 +78,6 @@ INPUTS: Mapping[str, str] = {
     "flux-context": "",
     "wait-timeout": "",
     "on-timeout": "fail",
-    "deployment": "false",
-    "environment-url": "",
 }
 # The wait sub-action's own inputs (wait/action.yml), besides those of INPUTS it shares.
 WAIT_ONLY: Mapping[str, str] = {"gitops-commit": "", "pull-request": ""}
@@ -89,9 +90,18 @@ BOOLEANS = (
     "draft",
     "commit-from-image",
     "wait",
-    "deployment",
 )
 SECRETS = ("token", "github-token", "private-key", "registry-password")
+# GitHub Deployments in the application repository: for the actions that wait to declare (with these
+# defaults in their action.yml) and read with `deployment_options`.
+DEPLOYMENT_INPUTS: Mapping[str, str] = {
+    "deployment": "false",
+    "deployment-environment": "",
+    "production-environment": "",
+    "environment-url": "",
+    "deployment-token": "",
+}
+DEPLOYMENT_SECRETS = ("deployment-token",)
 ONLY_FOR = {
     "digest": "deploy",
     "targets": "deploy",
@@ -107,17 +117,17 @@ MERGE_METHODS = ("merge", "squash", "rebase")
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0", ""}
 
 
-def read_inputs(environ: Mapping[str, str]) -> dict[str, str]:
+def read_inputs(environ: Mapping[str, str], declared: Mapping[str, str] = INPUTS) -> dict[str, str]:
     """Every declared input, as the runner passes it (`INPUT_GITOPS-REPO`) or with underscores
     (`INPUT_GITOPS_REPO`, handier with `docker run -e`); missing ones take action.yml's default.
-    Secrets are masked here, first of all."""
+    Secrets are masked here, first of all. An action that waits declares {**INPUTS, **DEPLOYMENT_INPUTS}."""
     values = {}
-    for name, default in {**INPUTS, **WAIT_ONLY}.items():
+    for name, default in declared.items():
         key = f"INPUT_{name.upper()}"
         value = environ.get(key, environ.get(key.replace("-", "_")))
         values[name] = default if value is None else value.strip()
-    for name in SECRETS:
-        if values[name]:
+    for name in (*SECRETS, *DEPLOYMENT_SECRETS):
+        if values.get(name):
             report.secret(values[name])
     return values
 
@@ -183,7 +193,7 @@ def options(
             allow_downgrade=_bool("allow-downgrade", inputs["allow-downgrade"]),
             write=write,
             deadline=_deadline(inputs["deadline"]),
-            wait=_wait(inputs, location),
+            wait=_wait(inputs, env, location),
         )
     if len(apps) > 1 or len(envs) > 1:
         raise InputError("mode: rollback takes one app and one env")
@@ -211,17 +221,23 @@ def options(
         commit_from_image=_bool("commit-from-image", inputs["commit-from-image"]),
         write=write,
         deadline=_deadline(inputs["deadline"]),
-        wait=_wait(inputs, location),
+        wait=_wait(inputs, env, location),
     )
 
 
-def _wait(inputs: Mapping[str, str], location: Location, *, always: bool = False) -> WaitOptions | None:
-    """`wait: true` and the inputs that shape it; None without it (then none of them may be set)."""
-    names = ("flux-context", "wait-timeout", "on-timeout", "deployment", "environment-url")
+def _wait(
+    inputs: Mapping[str, str], env: Environment, location: Location, *, always: bool = False
+) -> WaitOptions | None:
+    """`wait: true` and the inputs that shape it (deployment's too); None without it (then none of
+    them may be set)."""
+    names = ("flux-context", "wait-timeout", "on-timeout")
     if not always and not _bool("wait", inputs["wait"]):
         given = [n for n in names if inputs[n] != INPUTS[n]]
+        if _bool("deployment", inputs.get("deployment", "false")):
+            given.append("deployment")
         if given:
             raise InputError(f"input {given[0]} applies to the wait: set `wait: true`")
+        deployment_options(inputs, env, location.github)  # refuses its other inputs, on their own
         return None
     if location.github is None:
         raise InputError("input wait needs gitops-repo: Flux's statuses are read from GitHub")
@@ -230,14 +246,13 @@ def _wait(inputs: Mapping[str, str], location: Location, *, always: bool = False
         seconds = float(timeout) if timeout else DEFAULT_WAIT_TIMEOUT
     except ValueError:
         raise InputError(f"input wait-timeout must be a number of seconds, not {timeout!r}") from None
-    return validate.wait_options(
+    made = validate.wait_options(
         contexts=_list(inputs["flux-context"]),
         timeout=seconds,
         on_timeout=inputs["on-timeout"] or "fail",
-        deployment=_bool("deployment", inputs["deployment"]),
-        environment_url=inputs["environment-url"] or None,
-        names=("input flux-context", "input wait-timeout", "input environment-url"),
+        names=("input flux-context", "input wait-timeout"),
     )
+    return dataclasses.replace(made, deployment=deployment_options(inputs, env, location.github))
 
 
 def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOptions:
@@ -250,7 +265,7 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
     if number and (not number.isdigit() or int(number) < 1):
         raise InputError(f"input pull-request must be a pull request number, not {number!r}")
     location = _location(inputs, env)
-    wait = _wait(inputs, location, always=True)
+    wait = _wait(inputs, env, location, always=True)
     assert wait is not None
     apps, envs = _list(inputs["app"]), [e for e in _list(inputs["env"]) if e != "auto"]
     if len(apps) > 1 or len(envs) > 1:
@@ -270,7 +285,7 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
 def _check_plain(inputs: Mapping[str, str]) -> None:
     """No input but a secret may hold control or bidi characters, newlines between list items aside."""
     for name, value in inputs.items():
-        if name not in SECRETS:
+        if name not in SECRETS and name not in DEPLOYMENT_SECRETS:
             for line in value.splitlines():
                 validate.plain(f"input {name}", line)
 
@@ -287,16 +302,47 @@ def _location(inputs: Mapping[str, str], env: Environment) -> Location:
         repo = validate.source_repo(repo)
     except InputError:
         raise InputError(f"input gitops-repo {repo!r} is not of the form OWNER/NAME") from None
-    secrets = credentials.Secrets(
+    github = credentials.github_options(
+        repo, _secrets(inputs, env), env, base=inputs["base-branch"] or None, max_wait=DEFAULT_GITHUB_MAX_WAIT
+    )
+    return Location(github=github)
+
+
+def _secrets(inputs: Mapping[str, str], env: Environment) -> credentials.Secrets:
+    return credentials.Secrets(
         token=inputs["token"] or env.github_token,
         actions_token=inputs["github-token"] or env.actions_token,
         app_id=inputs["client-id"] or inputs["app-id"] or env.app_id,
         private_key=inputs["private-key"] or env.app_private_key,
+        deployment_token=inputs.get("deployment-token") or env.deployment_token,
     )
-    github = credentials.github_options(
-        repo, secrets, env, base=inputs["base-branch"] or None, max_wait=DEFAULT_GITHUB_MAX_WAIT
+
+
+def deployment_options(
+    inputs: Mapping[str, str], env: Environment, github: GitHubOptions | None
+) -> DeploymentOptions | None:
+    """The GitHub Deployments the DEPLOYMENT_INPUTS ask for; None unless `deployment: true`."""
+    values = {name: inputs.get(name, default) for name, default in DEPLOYMENT_INPUTS.items()}
+    for name, value in values.items():
+        if name not in DEPLOYMENT_SECRETS:
+            validate.plain(f"input {name}", value.replace("\n", " "))
+    if not _bool("deployment", values["deployment"]):
+        given = [name for name in DEPLOYMENT_INPUTS if name != "deployment" and values[name]]
+        if given:
+            raise InputError(f"input {given[0]} applies to deployment: true only")
+        return None
+    if github is None:
+        raise InputError(
+            "input deployment needs gitops-repo: a deployment follows the pull request on GitHub"
+        )
+    return credentials.deployment_options(
+        _secrets(inputs, env),
+        github.credentials,
+        template=values["deployment-environment"] or None,
+        production=_list(values["production-environment"]),
+        environment_url=values["environment-url"] or None,
+        names=lambda name: f"input {name}",
     )
-    return Location(github=github)
 
 
 def _envs(inputs: Mapping[str, str], env: Environment) -> list[str]:

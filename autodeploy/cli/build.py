@@ -15,6 +15,7 @@ from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
     DEFAULT_WAIT_TIMEOUT,
+    DeploymentOptions,
     DeployOptions,
     GitHubOptions,
     HistoryOptions,
@@ -63,8 +64,9 @@ def deadline(given: float | None, env: Environment) -> float:
 
 
 def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> DeployOptions:
+    where = location(args, env)
     return DeployOptions(
-        location=location(args, env),
+        location=where,
         targets=targets.build(
             apps=args.app,
             envs=args.env,
@@ -83,7 +85,7 @@ def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> Depl
         targets_file=args.targets,
         default_image=targets.image_ref(args.image, args.tag) if (args.image or args.tag) else None,
         write=write(args, env, dry_run=dry_run),
-        wait=wait_options(args) if hasattr(args, "wait_timeout") else None,
+        wait=wait_options(args, env, where) if hasattr(args, "wait_timeout") else None,
     )
 
 
@@ -94,8 +96,9 @@ def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
     image = parse(args.image)
     if image.tag or image.digest:
         raise InputError(f"--image {args.image} carries a tag or digest: give the image alone, and --to TAG")
+    where = location(args, env)
     return RollbackOptions(
-        location=location(args, env),
+        location=where,
         app=app,
         env=env_name,
         image=image,
@@ -109,7 +112,7 @@ def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
         workflow_repo=env.repository,
         run_url=env.run_url,
         write=write(args, env, dry_run=args.dry_run),
-        wait=wait_options(args),
+        wait=wait_options(args, env, where),
     )
 
 
@@ -124,8 +127,9 @@ def history(args: argparse.Namespace, env: Environment) -> HistoryOptions:
     )
 
 
-def wait_options(args: argparse.Namespace) -> WaitOptions | None:
-    """--wait and its flags; None without --wait (and then none of its flags may be given)."""
+def wait_options(args: argparse.Namespace, env: Environment, where: Location) -> WaitOptions | None:
+    """--wait and its flags (--deployment's too); None without --wait (and then none of them may be
+    given)."""
     switched = getattr(args, "wait", True)  # `autodeploy wait` has no --wait: it always waits
     if not switched:
         given = [
@@ -135,21 +139,19 @@ def wait_options(args: argparse.Namespace) -> WaitOptions | None:
                 ("--wait-timeout", args.wait_timeout, DEFAULT_WAIT_TIMEOUT),
                 ("--on-timeout", args.on_timeout, "fail"),
                 ("--deployment", args.deployment, False),
-                ("--environment-url", args.environment_url, None),
             )
             if value != default
         ]
         if given:
             raise InputError(f"{given[0]} applies to the wait: add --wait")
         return None
-    return validate.wait_options(
+    made = validate.wait_options(
         contexts=args.flux_context,
         timeout=args.wait_timeout,
         on_timeout=args.on_timeout,
-        deployment=args.deployment,
-        environment_url=args.environment_url,
-        names=("--flux-context", "--wait-timeout", "--environment-url"),
+        names=("--flux-context", "--wait-timeout"),
     )
+    return dataclasses.replace(made, deployment=deployment(args, env, where.github))
 
 
 def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptions:
@@ -165,7 +167,7 @@ def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptio
             raise InputError(
                 f"--gitops-commit {args.gitops_commit!r} is not a full commit sha (40 hex digits)"
             )
-    wait = wait_options(args)
+    wait = wait_options(args, env, where)
     assert wait is not None
     return WaitCommandOptions(
         location=where,
@@ -217,6 +219,40 @@ def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptio
         max_wait=args.github_max_wait,
         private_key_file=args.private_key_file,
         installation_id=args.app_installation_id,
+    )
+
+
+def deployment(
+    args: argparse.Namespace, env: Environment, github: GitHubOptions | None
+) -> DeploymentOptions | None:
+    """The GitHub Deployments parser.deployment_flags asks for; None without --deployment."""
+    from autodeploy.github import credentials
+
+    if not args.deployment:
+        given = [
+            flag
+            for flag, value in (
+                ("--deployment-environment", args.deployment_environment),
+                ("--production-environment", args.production_environment),
+                ("--environment-url", args.environment_url),
+            )
+            if value
+        ]
+        if given:
+            raise InputError(f"{given[0]} applies to --deployment only")
+        return None
+    if github is None:
+        raise InputError("--deployment needs --gitops-repo: a deployment follows the pull request on GitHub")
+    secrets = credentials.Secrets(
+        token=env.github_token, actions_token=env.actions_token, deployment_token=env.deployment_token
+    )
+    return credentials.deployment_options(
+        secrets,
+        github.credentials,
+        template=args.deployment_environment,
+        production=args.production_environment,
+        environment_url=args.environment_url,
+        names=lambda name: f"--{name}",
     )
 
 
