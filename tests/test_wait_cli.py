@@ -11,6 +11,7 @@ from github_fake import TOKEN, WRITE_ALL, FakeGitHub
 from github_fake_statuses import STATUS_READ
 from github_world import GITOPS, World, with_block
 from test_github_cli import deploy_args, run
+from test_json_docs import assert_same_shape, documented
 
 PULL = "/repos/{owner}/{repo}/pulls/{pull_number}"
 
@@ -84,6 +85,7 @@ def test_wait_for_a_gitops_commit_reports_every_deploy_it_brought(world: World, 
         "GET /repos/{owner}/{repo}",  # the default branch (no --base-branch)
         "GET /repos/{owner}/{repo}/commits/{ref}/status",  # its head: this commit, with Flux's status
     ]
+    assert_same_shape(documented()["wait"], shown)
     code, out, err = run(
         capsys, ["wait", "--gitops-repo", GITOPS, "--gitops-commit", sha, "--app", "web", "--json"]
     )
