@@ -124,12 +124,14 @@ class Tracker:
     def merged(self) -> None:
         self._set("in_progress", "merged; waiting for Flux")
 
-    def finished(self, result: Result, description: str) -> None:
+    def finished(self, result: Result, description: str, *, on_timeout: str = "fail") -> None:
+        """Flux's verdict; a timeout that only warns leaves the deployments in progress, for a later
+        `autodeploy wait --gitops-commit` (the GitOps repo's workflow) to finish."""
         if result is Result.SUCCESS:
             self._set("success", description or "Flux reconciled it", with_url=True)
         elif result is Result.FAILURE:
             self._set("failure", description or "Flux reported a failure")
-        elif result is Result.TIMEOUT:
+        elif result is Result.TIMEOUT and on_timeout == "fail":
             self._set("failure", "no verdict from Flux before the wait's timeout")
 
     def cancelled(self) -> None:
@@ -257,7 +259,7 @@ def wait(
     if state.result is Result.TIMEOUT:
         say(f"no verdict from Flux within {rollout.clock_text(options.timeout)} (--wait-timeout)")
     if tracker is not None:
-        tracker.finished(state.result, status)
+        tracker.finished(state.result, status, on_timeout=options.on_timeout)
     return WaitOutcome(
         result=state.result,
         flux_status=status,

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from github_fake import FakeGitHub
 from github_world import SOURCE, with_block
-from wait_world import DEPLOYMENT, WaitRun
+from wait_world import DEPLOY_TOKEN, DEPLOYMENT, WaitRun
 
 from autodeploy.errors import AutodeployError, GitHubError
 from autodeploy.flux import Rollout
@@ -246,3 +246,31 @@ def test_a_dry_run_is_not_waited_for(run: WaitRun) -> None:
     waited = run.wait_after(replace(outcome))
     assert waited.result is Result.NOT_WAITED and not waited.failed
     assert len(run.fake.calls) == mark
+
+
+@pytest.mark.parametrize(
+    ("on_timeout", "states"),
+    [("fail", ["queued", "in_progress", "failure"]), ("warn", ["queued", "in_progress"])],
+)
+def test_a_timeout_fails_the_deployment_unless_it_only_warns(
+    run: WaitRun, on_timeout: str, states: list[str]
+) -> None:
+    outcome = opened(run)
+    run.world.merge_pull(1)
+    waited = run.wait_after(outcome, WaitOptions(timeout=10, on_timeout=on_timeout, deployment=DEPLOYMENT))  # type: ignore[arg-type]
+    assert waited.result is Result.TIMEOUT
+    (made,) = run.fake.deployments_of(SOURCE)
+    assert [s.state for s in made.statuses] == states  # a later `wait --gitops-commit` may finish it
+
+
+def test_a_token_that_cannot_write_deployments_is_a_warning_not_a_failure(
+    run: WaitRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run.fake.add_token(DEPLOY_TOKEN, {"deployments": "read", "metadata": "read"}, repos={SOURCE})
+    outcome = opened(run)
+    run.world.merge_pull(1)
+    run.fake.flux_reconciles(run.gitops, "apps-staging", after=1)
+    waited = run.wait_after(outcome, WaitOptions(deployment=DEPLOYMENT))  # type: ignore[arg-type]
+    assert waited.result is Result.SUCCESS and waited.deployment_ids == ()
+    warned = capsys.readouterr().err
+    assert "GitHub Deployments: " in warned and "`deployments: write`" in warned, warned

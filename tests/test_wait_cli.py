@@ -156,3 +156,17 @@ def test_bad_wait_commands_are_one_line_and_exit_2(world: World, capsys: Any, tm
         ["deploy", "--gitops-dir", str(tmp_path), "--app", "a", "--env", "b", "--tag", "x:1", "--wait"],
     )
     assert code == 2 and "--wait needs --gitops-repo" in err
+
+
+def test_rollback_wait_follows_the_rollback_s_pull_request(world: World, capsys: Any) -> None:
+    world.deploy("api", "staging", "2.0.0", 2, guard=False)
+    world.merge_pull(1)
+    merge_on_first_poll(world)
+    world.fake.flux_reconciles(world.gitops, "apps-staging", pull=2, after=1)
+    argv = ["rollback", "--gitops-repo", GITOPS, "--base-branch", "main", "--app", "api", "--env", "staging",
+            "--image", "registry.example.com/team/api", "--no-registry-check", "--wait", "--json"]  # fmt: skip
+    code, out, err = run(capsys, argv)
+    assert code == 0, err
+    shown = json.loads(out)
+    assert (shown["new_tag"], shown["pr_number"], shown["rollout"]) == ("1.0.0", 2, "success")
+    assert shown["wait"]["targets"][0]["tag"] == "1.0.0"

@@ -13,6 +13,7 @@ from typing import Any
 from github_fake import TOKEN, WRITE_ALL, FakeGitHub
 from github_fake_statuses import STATUS_READ
 from github_world import GITOPS, SOURCE, World
+from test_retry import Clock
 
 from autodeploy import pipeline
 from autodeploy.github import credentials
@@ -27,17 +28,12 @@ DEPLOYMENT = DeploymentOptions(
 )
 
 
-class FakeClock:
+class FakeClock(Clock):
+    """test_retry's clock, starting at 1000."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @dataclass
