@@ -11,8 +11,9 @@ deployments `error` "cancelled" and goes on to the error boundary (exit 130).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -93,19 +94,15 @@ class Tracker:
     def opened(self, pull_url: str | None) -> None:
         self.log_url, self.started = pull_url, True
         for record in self.records:
-            made = self._try(
-                lambda r=record: self.log(r.repo).create(  # type: ignore[misc]
-                    sha=r.sha,
-                    environment=r.environment,
-                    production=r.production,
-                    payload=r.payload,
-                    description=r.description,
+            with self._warned():
+                made = self.log(record.repo).create(
+                    sha=record.sha,
+                    environment=record.environment,
+                    production=record.production,
+                    payload=record.payload,
+                    description=record.description,
                 )
-            )
-            if isinstance(made, int):
-                self.ids.append(made)
-                self.urls[made] = record.environment_url
-                self.repos[made] = record.repo
+                self._keep(made, record)
         self._set("queued", "pull request opened")
 
     def found(self) -> None:
@@ -113,13 +110,12 @@ class Tracker:
         opened; they are found by their commit and environment."""
         self.started = True
         for record in self.records:
-            got = self._try(lambda r=record: self.log(r.repo).find(sha=r.sha, environment=r.environment))  # type: ignore[misc]
-            if isinstance(got, int):
-                self.ids.append(got)
-                self.urls[got] = record.environment_url
-                self.repos[got] = record.repo
-            else:
-                report.info(f"no deployment of {record.sha[:12]} to {record.environment} to update")
+            with self._warned():
+                got = self.log(record.repo).find(sha=record.sha, environment=record.environment)
+                if got is None:
+                    report.info(f"no deployment of {record.sha[:12]} to {record.environment} to update")
+                else:
+                    self._keep(got, record)
 
     def merged(self) -> None:
         self._set("in_progress", "merged; waiting for Flux")
@@ -142,22 +138,28 @@ class Tracker:
             self._opened[repo] = self._logs(repo)
         return self._opened[repo]
 
+    def _keep(self, number: int, record: Record) -> None:
+        self.ids.append(number)
+        self.urls[number] = record.environment_url
+        self.repos[number] = record.repo
+
     def _set(self, state: str, description: str, *, with_url: bool = False) -> None:
         for number in self.ids:
-            url = self.urls.get(number) if with_url else None
-            repo = self.repos[number]
-            self._try(
-                lambda n=number, u=url, o=repo: self.log(o).set_state(  # type: ignore[misc]
-                    n, state, description=description, log_url=self.log_url, environment_url=u
+            with self._warned():
+                self.log(self.repos[number]).set_state(
+                    number,
+                    state,
+                    description=description,
+                    log_url=self.log_url,
+                    environment_url=self.urls.get(number) if with_url else None,
                 )
-            )
 
-    def _try(self, call: Callable[[], object]) -> object:
+    @contextlib.contextmanager
+    def _warned(self) -> Iterator[None]:
         try:
-            return call()
+            yield
         except AutodeployError as exc:
             report.warn(f"GitHub Deployments: {exc}")
-            return None
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,7 @@ def wait(
     try:
         while True:
             at = clock() - started
-            before = source.requests
+            before, phase = source.requests, state.phase
             heartbeat = said_at is None or at - said_at >= PROGRESS_EVERY
             try:
                 state, lines, changed = _poll(state, source, at, heartbeat=heartbeat)
@@ -234,7 +236,7 @@ def wait(
                 said_at = at
             if state.error is not None:
                 raise AutodeployError(state.error)
-            if any(e.name == "merged" and e.at == at for e in state.events) and tracker is not None:
+            if tracker is not None and phase is rollout.Phase.MERGING and state.merge_commit is not None:
                 tracker.merged()
             if state.done:
                 break

@@ -270,6 +270,11 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
     apps, envs = _list(inputs["app"]), [e for e in _list(inputs["env"]) if e != "auto"]
     if len(apps) > 1 or len(envs) > 1:
         raise InputError("the wait action takes at most one app and one env (to wait for only those)")
+    template = inputs["path-template"] or DEFAULT_PATH_TEMPLATE
+    if "{app}" not in template or "{env}" not in template:
+        raise InputError(
+            f"input path-template {template!r} must hold {{app}} and {{env}}: the wait reads them"
+        )
     return WaitCommandOptions(
         location=location,
         wait=wait,
@@ -277,7 +282,7 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
         gitops_commit=commit or None,
         app=validate.path_part("app", apps[0]) if apps else None,
         env=validate.path_part("env", envs[0]) if envs else None,
-        path_template=inputs["path-template"] or DEFAULT_PATH_TEMPLATE,
+        path_template=template,
         deadline=_deadline(inputs["deadline"]),
     )
 

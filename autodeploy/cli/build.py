@@ -169,6 +169,10 @@ def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptio
             )
     wait = wait_options(args, env, where)
     assert wait is not None
+    if not {"{app}", "{env}"} <= set(re.findall(r"\{\w+\}", args.path_template)):
+        raise InputError(
+            f"--path-template {args.path_template!r} must hold {{app}} and {{env}}: the wait reads them"
+        )
     return WaitCommandOptions(
         location=where,
         wait=wait,
