@@ -139,6 +139,8 @@ class Tracker:
         return self._opened[repo]
 
     def _keep(self, number: int, record: Record) -> None:
+        if number in self.ids:  # two targets of one commit and environment name: one deployment
+            return
         self.ids.append(number)
         self.urls[number] = record.environment_url
         self.repos[number] = record.repo

@@ -170,3 +170,60 @@ def test_rollback_wait_follows_the_rollback_s_pull_request(world: World, capsys:
     shown = json.loads(out)
     assert (shown["new_tag"], shown["pr_number"], shown["rollout"]) == ("1.0.0", 2, "success")
     assert shown["wait"]["targets"][0]["tag"] == "1.0.0"
+
+
+def test_wait_for_a_gitops_commit_finishes_the_deployments_its_deploys_made(
+    world: World, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from github.Auth import Token
+    from github_world import SOURCE
+    from wait_world import DEPLOY_TOKEN
+
+    from autodeploy.github.client import Client
+    from autodeploy.github.connection import ClientOptions
+    from autodeploy.github.deployments import Deployments
+
+    world.fake.add_token(DEPLOY_TOKEN, {"deployments": "write", "metadata": "read"}, repos={SOURCE})
+    monkeypatch.setenv("AUTODEPLOY_DEPLOYMENT_TOKEN", DEPLOY_TOKEN)
+    sha = two_deploys_in_one_commit(world)
+    made = Deployments(
+        Client(Token(DEPLOY_TOKEN), ClientOptions(api_url=world.fake.api_url), credentials_hint="x"), SOURCE
+    )
+    ids = [
+        made.create(
+            sha=world.commits[3], environment=f"{app}-staging", production=False, payload={}, description=app
+        )
+        for app in ("api", "web")
+    ]
+    world.fake.flux_reconciles(world.gitops, "apps-staging", on=sha, after=0)
+    argv = ["wait", "--gitops-repo", GITOPS, "--base-branch", "main", "--gitops-commit", sha, "--deployment"]
+    code, out, err = run(capsys, [*argv, "--deployment-environment", "{app}-{env}", "--json"])
+    assert code == 0, err
+    assert json.loads(out)["deployment-id"] == f"{ids[0]},{ids[1]}"
+    for deployment in world.fake.deployments_of(SOURCE):
+        assert [(s.state, s.description) for s in deployment.statuses] == [
+            ("in_progress", "merged; waiting for Flux"),
+            ("success", "reconciliation succeeded"),
+        ]
+    code, out, err = run(capsys, [*argv, "--json"])  # {env}: no deployment named staging was made
+    assert code == 0 and json.loads(out)["deployment-id"] == ""
+    assert "no deployment of " in err and " to staging to update" in err
+
+
+def test_a_secondary_rate_limit_while_polling_is_waited_out_as_retry_after_says(world: World) -> None:
+    from wait_world import WaitRun
+
+    waiting_run = WaitRun(world.fake)
+    outcome = waiting_run.deploy("api", "staging", "2.0.0")
+    waiting_run.world.merge_pull(outcome.applied.pr_number if outcome.applied else 0)
+    waiting_run.fake.fail(
+        403,
+        template="/repos/{owner}/{repo}/commits/{ref}/status",
+        message="You have exceeded a secondary rate limit",
+        headers={"Retry-After": "7"},
+    )
+    waiting_run.fake.flux_reconciles(waiting_run.gitops, "apps-staging", after=0)
+    slept: list[float] = []
+    watch = waiting_run.watch(sleep=slept.append)
+    waited = waiting_run.wait_after(outcome, watch=watch)
+    assert waited.result.value == "success" and slept == [7.0]
