@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from autodeploy.deploys import FileHistory, FileVersion, Pending
     from autodeploy.github.api import RepoApi
     from autodeploy.github.client import Client
+    from autodeploy.github.credentials import Credentials
+    from autodeploy.github.deployments import Deployments
     from autodeploy.registry import Resolved
 
 
@@ -149,6 +151,7 @@ class Connection:
         self._client: Client | None = None
         self._guard: Client | None = None
         self._api: RepoApi | None = None
+        self._deployments: dict[str, Deployments] = {}
 
     def client(self) -> Client:
         from autodeploy.github import auth
@@ -167,12 +170,27 @@ class Connection:
             self._guard = auth.client_for(credentials, self.options.repo, self.client_options)
         return self._guard
 
+    def deployments(self, repo: str, credentials: Credentials) -> Deployments:
+        """GitHub Deployments of the application repository `repo` with `credentials`
+        (DeploymentOptions.credentials), opened on first use: a GitHub App mints a token on `repo`
+        with `deployments: write` alone, revoked by `close`."""
+        from autodeploy.github.deployments import open_deployments
+
+        key = repo.lower()
+        if key not in self._deployments:
+            self._deployments[key] = open_deployments(
+                credentials, repo, self.client_options, gitops_repo=self.options.repo
+            )
+        return self._deployments[key]
+
     def close(self) -> None:
-        """Revoke the installation token this command minted, if it minted one."""
+        """Revoke the installation tokens this command minted, if it minted any."""
         from autodeploy import report
         from autodeploy.errors import AutodeployError
-        from autodeploy.github import auth
+        from autodeploy.github import auth, deployments
 
+        for opened in self._deployments.values():
+            deployments.close(opened)
         if self._client is not None and self.options.credentials.app is not None:
             try:
                 auth.revoke(self._client)
