@@ -170,16 +170,17 @@ class Connection:
             self._guard = auth.client_for(credentials, self.options.repo, self.client_options)
         return self._guard
 
-    def deployments(self, repo: str, credentials: Credentials) -> Deployments:
-        """GitHub Deployments of the application repository `repo` with `credentials`
-        (DeploymentOptions.credentials), opened on first use: a GitHub App mints a token on `repo`
-        with `deployments: write` alone, revoked by `close`."""
+    def deployments(self, repo: str, credentials: Credentials | None = None) -> Deployments:
+        """GitHub Deployments of the application repository `repo` (for pipeline.Adapters.deployments),
+        with `credentials`, else GitHubOptions.deployment_credentials; opened on first use: a GitHub
+        App mints a token on `repo` with `deployments: write` alone, revoked by `close`."""
         from autodeploy.github.deployments import open_deployments
 
+        chosen = credentials or self.options.deployment_credentials or self.options.credentials
         key = repo.lower()
         if key not in self._deployments:
             self._deployments[key] = open_deployments(
-                credentials, repo, self.client_options, gitops_repo=self.options.repo
+                chosen, repo, self.client_options, gitops_repo=self.options.repo
             )
         return self._deployments[key]
 

@@ -389,7 +389,7 @@ def test_the_command_s_connection_opens_them_once_a_repository_and_revokes_what_
     connection = Connection(GitHubOptions(repo=GITOPS, credentials=app, api_url=github.api_url))
     mark = world.mark()
 
-    made = connection.deployments(SOURCE, app)
+    made = connection.deployments(SOURCE)  # GitHubOptions.deployment_credentials, else the GitOps ones
     assert connection.deployments("TEAM/api", app) is made  # one token for the repository
     create(made, world.commits[3])
     connection.client()  # the GitOps repo's own token
