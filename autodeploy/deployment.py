@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from autodeploy import validate
 from autodeploy.errors import InputError
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ def check_url(template: str, flag: str) -> str:
 
 
 def _known_placeholders(template: str, flag: str) -> None:
+    validate.plain(flag, template)
     unknown = sorted({name for name in _PLACEHOLDER.findall(template) if name not in {"app", "env"}})
     if unknown:
         raise InputError(
