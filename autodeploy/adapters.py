@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from autodeploy.deploys import FileHistory, FileVersion, Pending
     from autodeploy.github.api import RepoApi
     from autodeploy.github.client import Client
+    from autodeploy.github.credentials import Credentials
     from autodeploy.github.deployments import Deployments
-    from autodeploy.options import DeploymentOptions
     from autodeploy.registry import Resolved
-    from autodeploy.waiting import DeploymentLog, WatchSource
+    from autodeploy.waiting import WatchSource
 
 
 def open_adapters(
@@ -164,7 +164,7 @@ class Connection:
         self._client: Client | None = None
         self._guard: Client | None = None
         self._api: RepoApi | None = None
-        self._deployments: list[Deployments] = []
+        self._deployments: dict[str, Deployments] = {}
         self.waits = waits
 
     def client(self) -> Client:
@@ -187,17 +187,28 @@ class Connection:
             self._guard = auth.client_for(credentials, self.options.repo, self.client_options)
         return self._guard
 
+    def deployments(self, repo: str, credentials: Credentials | None = None) -> Deployments:
+        """GitHub Deployments of the application repository `repo` (for pipeline.Adapters.deployments),
+        with `credentials`, else GitHubOptions.deployment_credentials; opened on first use: a GitHub
+        App mints a token on `repo` with `deployments: write` alone, revoked by `close`."""
+        from autodeploy.github.deployments import open_deployments
+
+        chosen = credentials or self.options.deployment_credentials or self.options.credentials
+        key = repo.lower()
+        if key not in self._deployments:
+            self._deployments[key] = open_deployments(
+                chosen, repo, self.client_options, gitops_repo=self.options.repo
+            )
+        return self._deployments[key]
+
     def close(self) -> None:
-        """Revoke the installation token this command minted, if it minted one."""
+        """Revoke the installation tokens this command minted, if it minted any."""
         from autodeploy import report
         from autodeploy.errors import AutodeployError
-        from autodeploy.github import auth
+        from autodeploy.github import auth, deployments
 
-        if self._deployments:
-            from autodeploy.github.deployments import close as close_deployments
-
-            for made in self._deployments:
-                close_deployments(made)
+        for opened in self._deployments.values():
+            deployments.close(opened)
         if self._client is not None and self.options.credentials.app is not None:
             try:
                 auth.revoke(self._client)
@@ -222,14 +233,6 @@ class Connection:
         from autodeploy.github.files import GitHubFileHistory
 
         return GitHubFileHistory(self.api(), self.options.base_branch)
-
-    def deployments(self, options: DeploymentOptions, repo: str) -> DeploymentLog:
-        """The GitHub Deployments of application repository `repo`, revoked (an App's token) on close."""
-        from autodeploy.github.deployments import open_deployments
-
-        made = open_deployments(options.credentials, repo, self.client_options, gitops_repo=self.options.repo)
-        self._deployments.append(made)
-        return made
 
     def watch(self) -> WatchSource:
         from autodeploy.github.watch import GitHubWatch

@@ -164,7 +164,7 @@ def _found_deployments(
                 environment_url=deployment.environment_url(options.environment_url, app=t.app, env=t.env),
             )
         )
-    tracker = Tracker(lambda repo: opener(options, repo), records)
+    tracker = Tracker(lambda repo: opener(repo, options.credentials), records)
     tracker.found()
     return tracker
 

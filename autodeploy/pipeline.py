@@ -30,7 +30,8 @@ from autodeploy.retry import Deadline, backoff, seconds_text
 
 if TYPE_CHECKING:
     from autodeploy.deploys import Deploy, FileHistory
-    from autodeploy.options import DeploymentOptions, WaitOptions
+    from autodeploy.github.credentials import Credentials
+    from autodeploy.options import WaitOptions
     from autodeploy.waiting import DeploymentLog, WaitOutcome, WatchSource
 
 MAX_ATTEMPTS = 6
@@ -141,7 +142,10 @@ class Adapters:
     close: Callable[[], None] = field(default=lambda: None, compare=False)  # when the command ends
     # the wait's reads (GitHub only), and the application repository's deployments (repo -> them)
     watch: Callable[[], WatchSource] | None = field(default=None, compare=False)
-    deployments: Callable[[DeploymentOptions, str], DeploymentLog] | None = field(default=None, compare=False)
+    # the application repository's deployments: (repo, credentials) -> them
+    deployments: Callable[[str, Credentials | None], DeploymentLog] | None = field(
+        default=None, compare=False
+    )
     gitops_repo: str | None = None  # OWNER/NAME on GitHub
 
 
@@ -283,8 +287,8 @@ def wait_after(
             pull_url=applied.pr_url,
             pull_number=applied.pr_number,
         )
-        opener, options = adapters.deployments, wait.deployment
-        tracker = waiting.Tracker(lambda repo: opener(options, repo), records)
+        opener, credentials = adapters.deployments, wait.deployment.credentials
+        tracker = waiting.Tracker(lambda repo: opener(repo, credentials), records)
     with report.group(f"wait for #{applied.pr_number} to merge and for Flux"):
         waited = waiting.wait(
             adapters.watch(),

@@ -61,7 +61,7 @@ class WaitRun:
     def adapters(self, watch: GitHubWatch | None = None) -> pipeline.Adapters:
         made = watch or self.watch()
 
-        def deployments(options: DeploymentOptions, repo: str) -> Deployments:
+        def deployments(repo: str, chosen: credentials.Credentials | None) -> Deployments:
             client = self.world.client(DEPLOY_TOKEN)
             return Deployments(client, repo, token_source="AUTODEPLOY_DEPLOYMENT_TOKEN")
 
