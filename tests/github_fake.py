@@ -1215,7 +1215,9 @@ class FakeGitHub:
                 "number": pull.number,
                 "title": pull.title,
                 "state": pull.state,
-                "assignees": [{"login": login, "id": i, "type": "User"} for i, login in enumerate(pull.assignees, 1)],
+                "assignees": [
+                    {"login": login, "id": i, "type": "User"} for i, login in enumerate(pull.assignees, 1)
+                ],
             }
             return 201, self._complete("POST", template, 201, partial)
 
@@ -1223,7 +1225,7 @@ class FakeGitHub:
         query, variables = body.get("query", ""), body.get("variables", {})
         if "enablePullRequestAutoMerge" not in query:
             with self.lock:  # queries: executed on GitHub's schema (tests/github_graphql.py)
-                return github_graphql.execute(self.repos, query, variables)
+                return github_graphql.execute(self.repos, query, variables, web=self.web)
         with self.lock:
             found = [
                 (r, p)
@@ -1320,7 +1322,9 @@ class FakeGitHub:
             levels = {"read": 1, "write": 2, "admin": 3}
             for name, level in body["permissions"].items():
                 if levels.get(level, 9) > levels.get(app.permissions.get(name, ""), 0):
-                    raise Answer(422, f"The permissions requested are not granted to this installation: {name}")
+                    raise Answer(
+                        422, f"The permissions requested are not granted to this installation: {name}"
+                    )
             permissions = {"metadata": "read", **body["permissions"]}  # metadata comes with any token
         token = f"ghs_{hashlib.sha1(f'{installation}{len(self.tokens)}'.encode()).hexdigest()[:36]}"
         self.add_token(token, permissions, repos)

@@ -5,7 +5,8 @@ real API would refuse (an unknown field, a wrong argument, an unused variable) i
 Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchRef`, `Ref.target`,
 `Commit.history(path:)` with git log's history simplification (a merge that left the file as one
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
-`Commit.associatedPullRequests`, `Repository.object(oid:)` for a commit, and
+`Commit.associatedPullRequests`, `Ref.associatedPullRequests` (open pull requests from a branch),
+`Repository.object(oid:)` for a commit, and
 `Repository.pullRequests(states: OPEN)`.
 """
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from github_fake import Pull, Repo
 
 SCHEMA = Path(__file__).resolve().parent / "graphql" / "schema.graphql"
+WEB = ["https://github.com"]  # the web address pull requests' urls are on: the fake's, per query
 EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -40,7 +42,10 @@ def check(query: str) -> list[str]:
     return [error.message for error in validate(schema(), parse(query))]
 
 
-def execute(repos: dict[str, Repo], query: str, variables: dict[str, Any]) -> dict[str, Any]:
+def execute(
+    repos: dict[str, Repo], query: str, variables: dict[str, Any], *, web: str = "https://github.com"
+) -> dict[str, Any]:
+    WEB[0] = web
     problems = check(query)
     if problems:
         return {"errors": [{"message": message} for message in problems]}
@@ -59,7 +64,11 @@ def execute(repos: dict[str, Repo], query: str, variables: dict[str, Any]) -> di
 
 
 def _field(source: Any, info: Any, **args: Any) -> Any:
-    value = getattr(source, info.field_name, None) if not isinstance(source, dict) else source.get(info.field_name)
+    value = (
+        getattr(source, info.field_name, None)
+        if not isinstance(source, dict)
+        else source.get(info.field_name)
+    )
     return value(**args) if callable(value) else value
 
 
@@ -115,6 +124,15 @@ class RefNode:
     def target(self) -> CommitNode:
         return CommitNode(self.repo, self.repo.refs[self.name])
 
+    def associatedPullRequests(
+        self, first: int = 100, states: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:  # noqa: N802
+        """The pull requests whose head is this branch (of this repository)."""
+        wanted = {s.lower() for s in states} if states else None
+        pulls = sorted(self.repo.pulls.values(), key=lambda p: p.number)
+        chosen = [p for p in pulls if p.head == self.name and (wanted is None or _state(p) in wanted)]
+        return {"nodes": [PullNode(self.repo, p) for p in chosen[:first]]}
+
 
 class CommitNode:
     typename = "Commit"
@@ -132,7 +150,9 @@ class CommitNode:
         text = self.repo.text(self.oid, path)
         return None if text is None else {"object": BlobNode(text)}
 
-    def history(self, first: int = 100, after: str | None = None, path: str | None = None, **_: Any) -> dict[str, Any]:
+    def history(
+        self, first: int = 100, after: str | None = None, path: str | None = None, **_: Any
+    ) -> dict[str, Any]:
         shas = _log(self.repo, self.oid, path)
         start = int(after) if after else 0
         page = shas[start : start + first]
@@ -174,6 +194,14 @@ class PullNode:
         self.author = UserNode("autodeploy-bot")
         self.mergedBy = UserNode("alice") if pull.merged else None
         self._pull = pull
+        self.id = pull.node_id
+        self.url = f"{WEB[0]}/{repo.full_name}/pull/{pull.number}"
+        self.title = pull.title
+        self.body = pull.body
+        self.state = _state(pull).upper()
+        self.headRefOid = pull.head_sha or repo.refs.get(pull.head, "0" * 40)
+        self.labels = {"nodes": [{"name": name} for name in pull.labels]}
+        self.autoMergeRequest = {"enabledAt": EPOCH.isoformat()} if pull.auto_merge else None
 
     def mergeCommit(self) -> CommitNode | None:  # noqa: N802
         sha = self._pull.merge_commit_sha
