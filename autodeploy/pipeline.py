@@ -16,6 +16,7 @@ import posixpath
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,6 +24,7 @@ from autodeploy import imagefile, report, request
 from autodeploy.errors import ConflictError, InputError, RegistryError, StaleSnapshot
 from autodeploy.imageref import ImageRef
 from autodeploy.options import DeployOptions, RollbackOptions
+from autodeploy.overlap import overlapped
 from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
 from autodeploy.request import Provenance
 from autodeploy.retry import Deadline, backoff, seconds_text
@@ -334,10 +336,12 @@ def _relations(
     history: SourceHistory | None,
     cache: dict[tuple[str, str], Relation],
 ) -> dict[str, Relation]:
-    """Ask the source history only about targets whose deployed commit differs from ours."""
+    """Ask the source history only about targets whose deployed commit differs from ours: each
+    deployed commit once, the questions overlapped (they are independent reads)."""
     relations: dict[str, Relation] = {}
     if request.allow_downgrade or history is None:
         return relations
+    keys: dict[str, tuple[str, str]] = {}
     for target in request.targets:
         text = snapshot.files.get(request.path(target))
         old = imagefile.read_block(text, path=request.path(target)) if text is not None else None
@@ -345,8 +349,8 @@ def _relations(
             continue
         if old.source_repo not in {None, request.source_repo}:
             continue  # built from another repository: its history says nothing about ours
-        key = (request.source_repo, old.commit)
-        if key not in cache:
-            cache[key] = history.relation(request.source_repo, old.commit, request.commit)
-        relations[target.label] = cache[key]
-    return relations
+        keys[target.label] = (request.source_repo, old.commit)
+    asked = [key for key in dict.fromkeys(keys.values()) if key not in cache]
+    reads = [partial(history.relation, repo, old, request.commit) for repo, old in asked]
+    cache.update(zip(asked, overlapped(reads), strict=True))
+    return {label: cache[key] for label, key in keys.items()}

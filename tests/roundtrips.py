@@ -62,6 +62,19 @@ def deploy_all(
     return pipeline.deploy(request, world.repo(), history=world.history(), sleep=lambda s: None)
 
 
+def spread(world: World) -> None:
+    """Each app last deployed to production from one of six source commits, so a deploy from the
+    seventh asks the downgrade guard six questions (six compares, overlapped)."""
+    world.gitops.write(
+        "main",
+        {
+            f"{app}/production/image.yaml": image_yaml(app, "1.0.0", world.commits[1 + n % 6])
+            for n, app in enumerate(world.apps)
+        },
+        "apps deployed from six commits",
+    )
+
+
 def long_history(world: World) -> None:
     for number in range(VERSIONS):
         tag = f"1.{number}.0"
@@ -88,9 +101,13 @@ def cli_environment() -> Iterator[None]:
 
 
 def run_cli(*argv: str) -> None:
-    with cli_environment(), open(os.devnull, "w") as quiet:
-        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-            code = cli.main([*argv, "--gitops-repo", "team/gitops", "--base-branch", "main"])
+    with (
+        cli_environment(),
+        open(os.devnull, "w") as quiet,
+        contextlib.redirect_stdout(quiet),
+        contextlib.redirect_stderr(quiet),
+    ):
+        code = cli.main([*argv, "--gitops-repo", "team/gitops", "--base-branch", "main"])
     assert code == 0, argv
 
 
@@ -105,6 +122,7 @@ def _targets(count: int, *, update: bool) -> Scenario:
     )
 
 
+SPREAD = "--targets with 10 apps deployed from 6 commits, first deploy"
 SCENARIOS: dict[str, Scenario] = {
     "first deploy (opens a PR)": Scenario(
         ("api",), lambda w: None, lambda w: w.deploy("api", "production", "1.1.0", 2)
@@ -132,6 +150,7 @@ SCENARIOS: dict[str, Scenario] = {
     f"rollback to the previous image ({VERSIONS} versions)": Scenario(
         ("api",), long_history, lambda w: run_cli(*ROLLBACK, "--no-registry-check")
     ),
+    SPREAD: Scenario(apps(10), spread, lambda w: deploy_all(w, "1.2.0", 7)),
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from github_fake import FakeGitHub
 from github_world import World
-from roundtrips import SCENARIOS, apps, deploy_all, run
+from roundtrips import SCENARIOS, SPREAD, apps, deploy_all, run
 
 from autodeploy.imagefile import read_block
 
@@ -44,6 +44,8 @@ TABLE: dict[str, tuple[list[str], int]] = {
         [GRAPHQL, LIST_PULLS, REF, CONTENTS, NEW_REF, PUT, NEW_PULL, LABELS],
         8,
     ),
+    # not in the table: the guard asks once per source commit deployed, overlapped
+    SPREAD: ([GRAPHQL, *[GUARD] * 6, TREE, COMMIT, NEW_REF, NEW_PULL, LABELS], 12),
 }
 
 
