@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report.info = lambda message: None  # type: ignore[assignment]  # the retries' chatter
     results: dict[str, Any] = {"round_trips": round_trips(args.repeat), "scenarios": {}, "race": {}}
-    width = 60
+    width = 72
     heads = "".join(f"{'at ' + key:>12}" for key in next(iter(results["round_trips"].values()))["seconds"])
     print(f"{'scenario (issue 13)':<{width}} {'requests':>8} {'target':>7}{heads}")
     for name, row in results["round_trips"].items():
