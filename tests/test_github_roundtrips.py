@@ -88,28 +88,31 @@ def test_an_update_whose_base_changed_a_file_it_deploys_merges_the_base_in(githu
     assert "replicaCount: 5" in (world.text("prod-release", path) or "")
 
 
-def test_an_update_joining_a_pull_request_of_more_apps_reads_their_files_once(github: FakeGitHub) -> None:
+def test_an_update_joining_a_pull_request_of_more_apps_reads_nothing_more(github: FakeGitHub) -> None:
     world = World(github, apps=apps(3))
     deploy_all(world, "1.1.0", 2)
     mark = world.mark()
     deploy_all(world, "1.2.0", 3, only=("app00", "app01"))
-    assert world.calls_since(mark) == [GRAPHQL, GRAPHQL, GUARD, TREE, COMMIT, MOVE_REF, EDIT_PULL]
+    assert world.calls_since(mark) == MONOREPO_UPDATE
     assert updated(world, "1.2.0") == ["1.2.0", "1.2.0", "1.1.0"]
     assert "**`1.1.0`**" in world.gitops.pulls[1].body and "**`1.2.0`**" in world.gitops.pulls[1].body
 
 
-def test_an_update_whose_base_changed_another_file_of_its_pull_request_merges_the_base_in(
-    github: FakeGitHub,
-) -> None:
+def test_another_apps_stale_file_is_left_to_that_apps_next_deploy(github: FakeGitHub) -> None:
+    """As for a one-file deploy (tests/test_github_stale.py): one deploy does not decide another
+    app's conflict; that app's next deploy merges the base in."""
     world = World(github, apps=apps(3))
     deploy_all(world, "1.1.0", 2)
     path = scale_on_main(world, "app02")
     mark = world.mark()
     deploy_all(world, "1.2.0", 3, only=("app00", "app01"))
-    calls = world.calls_since(mark)
-    assert calls[:2] == [GRAPHQL, GRAPHQL] and "POST /repos/{owner}/{repo}/merges" in calls, calls
-    assert "replicaCount: 5" in (world.text("prod-release", path) or "")
+    assert world.calls_since(mark) == MONOREPO_UPDATE
     assert updated(world, "1.2.0") == ["1.2.0", "1.2.0", "1.1.0"]
+    mark = world.mark()
+    deploy_all(world, "1.3.0", 4, only=("app02",))
+    assert "POST /repos/{owner}/{repo}/merges" in world.calls_since(mark)
+    assert "replicaCount: 5" in (world.text("prod-release", path) or "")
+    assert updated(world, "1.3.0") == ["1.2.0", "1.2.0", "1.3.0"]
 
 
 def test_an_update_of_a_branch_someone_else_moved_compares_as_before(github: FakeGitHub) -> None:

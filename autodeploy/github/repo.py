@@ -133,27 +133,20 @@ class GitHubRepo:
         raise self.api._missing()
 
     def _check_step(self, snapshot: Snapshot, base: RefRead, branch: str) -> bool:
-        """Whether the branch is in step with its base for every file its pull request and this run
-        change (derive.in_step), so that no comparison is needed before the commit: its open pull
+        """Whether the branch is in step with its base for every file this run writes
+        (derive.in_step), so that no comparison is needed before the commit: its open pull
         request's hidden state describes the head read, and each file is the base's with the
-        branch's blocks. Files the pull request changes besides the run's are read at the same two
-        commits (one more request). False sends the run through refresh.look's comparisons."""
+        branch's block. Other apps' files of the pull request are left to their own deploys, as a
+        one-file deploy leaves them. False sends the run through refresh.look's comparisons."""
         pull = self._pulls.get(branch)
         state = derive.current_state(pull) if pull is not None else None
         if pull is None or state is None or pull.head_sha != snapshot.revision:
             return False
         if pull.base_ref != (self._base or base.name):
             return False
-        texts, base_texts = dict(snapshot.files), dict(base.files)
-        others = sorted({row.path for row in state.rows} - set(texts))
-        if others:
-            more = self.api.read_refs({"branch": snapshot.revision, "base": base.head.sha}, others)
-            hit, there = more["branch"], more["base"]
-            if hit is None or there is None:
-                return False
-            texts.update(hit.files)
-            base_texts.update(there.files)
-        return all(derive.in_step(path, base_texts[path], texts[path], state) for path in texts)
+        return all(
+            derive.in_step(path, base.files.get(path), text, state) for path, text in snapshot.files.items()
+        )
 
     def _qualified_base(self) -> str | None:
         return f"refs/heads/{self._base}" if self._base else None
