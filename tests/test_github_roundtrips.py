@@ -39,7 +39,7 @@ TABLE: dict[str, tuple[list[str], int]] = {
     "--targets with 50 apps, first deploy": (MONOREPO_FIRST, 10),
     "--targets with 10 apps, update": (MONOREPO_UPDATE, 6),
     "--targets with 50 apps, update": (MONOREPO_UPDATE, 6),
-    "history --limit 10 (200 versions)": ([GRAPHQL, GRAPHQL], 3),  # 10 versions, then 30 more
+    "history --limit 10 (200 versions)": ([GRAPHQL], 3),  # 11 versions: the 10th deploy is known at the 11th
     "rollback to the previous image (200 versions)": (
         [GRAPHQL, LIST_PULLS, REF, CONTENTS, NEW_REF, PUT, NEW_PULL, LABELS],
         8,
