@@ -41,7 +41,9 @@ class CompareHistory:
     def relation(self, repo: str, old: str, new: str) -> Relation:
         if self.event is not None and self.event.proves_newer(repo, old, new):
             return Relation.NEWER
-        got = self._client().request(
+        with self._lock:  # the client (and a GitHub App's token) is made once, by the first to ask
+            client = self._client()
+        got = client.request(
             "GET",
             f"/repos/{repo}/compare/{old}...{new}",
             params={"per_page": 1},

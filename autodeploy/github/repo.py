@@ -102,7 +102,7 @@ class GitHubRepo:
         """The branch's files at its head, or the base's when the branch does not exist yet: one
         request however many files (a monorepo's --targets), each read from one commit, with the
         branch's open pull request and the base's files, which show whether the base changed a file
-        the pull request changes since the branch took it (`_check_step`)."""
+        this run writes since the branch took it (`_check_step`)."""
         refs = {"branch": f"refs/heads/{branch}", "base": self._qualified_base()}
         found = self.api.read_refs(refs, paths, pulls_of="branch")
         hit, base = found["branch"], found["base"]
@@ -127,8 +127,7 @@ class GitHubRepo:
                 base.files,
                 revision=base.head.sha,
                 on_branch=False,
-                where=f"{self.base if self._base else base.name} (no branch {branch} yet) of {self.repo} "
-                f"@ {base.head.sha[:7]}",
+                where=f"{self.base} (no branch {branch} yet) of {self.repo} @ {base.head.sha[:7]}",
             )
         raise self.api._missing()
 
