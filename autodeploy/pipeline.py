@@ -83,8 +83,9 @@ class GitopsRepo(Protocol):
         run, whose diff nothing checks) forbids that."""
         ...
 
-    def list_dir(self, path: str, snapshot: Snapshot) -> tuple[str, ...] | None:
-        """Names of the directories inside `path` at the snapshot, or None when it does not exist."""
+    def list_dirs(self, paths: Sequence[str], snapshot: Snapshot) -> dict[str, tuple[str, ...] | None]:
+        """For each of `paths`, the names of the directories inside it at the snapshot, or None when
+        it does not exist."""
         ...
 
     def apply(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied:
@@ -322,11 +323,9 @@ def read_facts(request: DeployRequest, repo: GitopsRepo, *, exact: bool = False)
         return snapshot
     extra = sorted({p for t in missing for p in (request.release_path(t), request.kustomization_path(t))})
     snapshot = repo.read(extra, branch=branch, at=snapshot)
-    listings = dict(snapshot.listings)
-    for target in missing:
-        app_dir = posixpath.dirname(posixpath.dirname(request.path(target))) or "."
-        if app_dir not in listings:
-            listings[app_dir] = repo.list_dir(app_dir, snapshot)
+    app_dirs = {posixpath.dirname(posixpath.dirname(request.path(t))) or "." for t in missing}
+    unlisted = sorted(app_dirs - set(snapshot.listings))
+    listings = {**snapshot.listings, **(repo.list_dirs(unlisted, snapshot) if unlisted else {})}
     return replace(snapshot, listings=listings)
 
 

@@ -281,6 +281,7 @@ TARGETS = {  # issue 13's targets for the number of requests
     "--targets with 50 apps, first deploy": 10,
     "--targets with 10 apps, update": 6,
     "--targets with 50 apps, update": 6,
+    roundtrips.SCAFFOLD: 10,
 }
 LATENCIES = (0.0, 0.05, 0.2)
 

@@ -6,8 +6,8 @@ Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchR
 `Commit.history(path:)` with git log's history simplification (a merge that left the file as one
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
 `Commit.associatedPullRequests`, `Ref.associatedPullRequests` (open pull requests from a branch),
-`Repository.object(oid:)` for a commit, and
-`Repository.pullRequests(states: OPEN)`.
+`Repository.object(oid:)` for a commit, `.object(expression: "<rev>:<path>")` for a blob or a tree,
+and `Repository.pullRequests(states: OPEN)`.
 """
 
 from __future__ import annotations
@@ -97,7 +97,11 @@ class RepositoryNode:
         name = qualifiedName.removeprefix("refs/heads/")
         return RefNode(self.repo, name) if name in self.repo.refs else None
 
-    def object(self, oid: str | None = None, **_: Any) -> CommitNode | None:
+    def object(self, oid: str | None = None, expression: str | None = None) -> Any:
+        if expression is not None:  # "<rev>:<path>": a blob or a tree at a commit, as rev-parse reads it
+            rev, _, path = expression.partition(":")
+            sha = self.repo.resolve(rev)
+            return None if sha is None else _at_path(self.repo, sha, path.strip("/"))
         return CommitNode(self.repo, oid) if oid in self.repo.commits else None
 
     def defaultBranchRef(self) -> RefNode | None:  # noqa: N802
@@ -165,6 +169,29 @@ class CommitNode:
     def associatedPullRequests(self, first: int = 100, **_: Any) -> dict[str, Any]:  # noqa: N802
         found = [p for p in self.repo.pulls.values() if self.oid in _pull_commits(self.repo, p)]
         return {"nodes": [PullNode(self.repo, p) for p in sorted(found, key=lambda p: p.number)][:first]}
+
+
+class TreeNode:
+    typename = "Tree"
+
+    def __init__(self, entries: list[dict[str, str]]) -> None:
+        self.entries = entries
+
+
+def _at_path(repo: Repo, sha: str, path: str) -> BlobNode | TreeNode | None:
+    """The fake's trees are flat (path -> blob): a directory is every path under it."""
+    text = repo.text(sha, path) if path else None
+    if text is not None:
+        return BlobNode(text)
+    prefix = f"{path}/" if path else ""
+    kinds: dict[str, str] = {}
+    for name in repo.commits[sha].tree:
+        if name.startswith(prefix):
+            first, _, rest = name[len(prefix) :].partition("/")
+            kinds[first] = "tree" if rest else kinds.get(first, "blob")
+    if not kinds:
+        return None
+    return TreeNode([{"name": name, "type": kind} for name, kind in sorted(kinds.items())])
 
 
 class UserNode:

@@ -75,6 +75,11 @@ def spread(world: World) -> None:
     )
 
 
+def new_envs(world: World) -> None:
+    """No app has a production image file yet: a deploy scaffolds each from its release."""
+    world.gitops.write("main", {f"{app}/production/image.yaml": None for app in world.apps}, "no images yet")
+
+
 def long_history(world: World) -> None:
     for number in range(VERSIONS):
         tag = f"1.{number}.0"
@@ -123,6 +128,7 @@ def _targets(count: int, *, update: bool) -> Scenario:
 
 
 SPREAD = "--targets with 10 apps deployed from 6 commits, first deploy"
+SCAFFOLD = "--targets with 10 new image files, first deploy (scaffolds)"
 SCENARIOS: dict[str, Scenario] = {
     "first deploy (opens a PR)": Scenario(
         ("api",), lambda w: None, lambda w: w.deploy("api", "production", "1.1.0", 2)
@@ -150,6 +156,7 @@ SCENARIOS: dict[str, Scenario] = {
     f"rollback to the previous image ({VERSIONS} versions)": Scenario(
         ("api",), long_history, lambda w: run_cli(*ROLLBACK, "--no-registry-check")
     ),
+    SCAFFOLD: Scenario(apps(10), new_envs, lambda w: deploy_all(w, "1.2.0", 3)),
     SPREAD: Scenario(apps(10), spread, lambda w: deploy_all(w, "1.2.0", 7)),
 }
 

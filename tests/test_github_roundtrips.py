@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import pytest
 from github_fake import FakeGitHub
-from github_world import World
-from roundtrips import SCENARIOS, SPREAD, apps, deploy_all, run
+from github_world import SOURCE, World, digest
+from roundtrips import SCAFFOLD, SCENARIOS, SPREAD, apps, deploy_all, run
 
+from autodeploy import pipeline
+from autodeploy.errors import InputError
 from autodeploy.imagefile import read_block
+from autodeploy.imageref import parse
+from autodeploy.plan import DeployRequest, Target
 
 GRAPHQL = "POST /graphql"
 COMPARE = "GET /repos/{owner}/{repo}/compare/{basehead}"
@@ -44,7 +48,9 @@ TABLE: dict[str, tuple[list[str], int]] = {
         [GRAPHQL, LIST_PULLS, REF, CONTENTS, NEW_REF, PUT, NEW_PULL, LABELS],
         8,
     ),
-    # not in the table: the guard asks once per source commit deployed, overlapped
+    # not in the table: new image files scaffolded from their releases, whose directories
+    # are listed in one request; and the guard, which asks once per source commit deployed
+    SCAFFOLD: ([GRAPHQL, GRAPHQL, GRAPHQL, TREE, COMMIT, NEW_REF, NEW_PULL, LABELS], 10),
     SPREAD: ([GRAPHQL, *[GUARD] * 6, TREE, COMMIT, NEW_REF, NEW_PULL, LABELS], 12),
 }
 
@@ -59,6 +65,14 @@ def test_the_requests_of_each_scenario(name: str) -> None:
     calls = run(SCENARIOS[name]).calls
     assert calls == expected
     assert len(calls) <= target
+
+
+def deploy_request(world: World, envs: dict[str, str]) -> DeployRequest:
+    targets = tuple(
+        Target(app, env, parse(f"registry.example.com/team/{app}:2.0.0"), digest("2.0.0"))
+        for app, env in envs.items()
+    )
+    return DeployRequest(targets, world.commits[3], SOURCE)
 
 
 def updated(world: World, tag: str) -> list[str | None]:
@@ -124,3 +138,12 @@ def test_an_update_of_a_branch_someone_else_moved_compares_as_before(github: Fak
     calls = world.calls_since(mark)
     assert calls[:2] == [GRAPHQL, GUARD] and calls.count(COMPARE) >= 2, calls
     assert updated(world, "1.2.0") == ["1.2.0", "1.2.0"]
+
+
+def test_a_monorepo_deploy_to_an_env_the_apps_lack_names_the_ones_they_have(github: FakeGitHub) -> None:
+    world = World(github, apps=apps(3))
+    request = deploy_request(world, {app: "qa" for app in world.apps})
+    mark = world.mark()
+    with pytest.raises(InputError, match=r"app00/qa/ does not exist; the directories in app00/ are: base, "):
+        pipeline.deploy(request, world.repo(), sleep=lambda s: None)
+    assert world.calls_since(mark) == [GRAPHQL, GRAPHQL, GRAPHQL]  # files, release files, listings

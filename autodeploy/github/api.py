@@ -91,22 +91,8 @@ class RepoApi:
                 variables[alias] = ref
                 named = f"ref(qualifiedName: ${alias})"
                 fields.append(f"{alias}: {named} {{ name target {{ {commit} }}{pulls} }}")
-        query = (
-            f"query({', '.join(declared)}) {{ repository(owner: $owner, name: $name) {{ "
-            + " ".join(fields)
-            + " } }"
-        )
         doing = f"reading {len(paths)} files in {self.repo}"
-        got = self.client.graphql(query, variables, doing=doing, needs=READ)
-        data = got.data if isinstance(got.data, dict) else {}
-        if data.get("errors"):
-            error = data["errors"][0]
-            raise GitHubError(
-                f"{doing}: GitHub answered: {error.get('message') if isinstance(error, dict) else error}"
-            )
-        repository = (data.get("data") or {}).get("repository")
-        if not isinstance(repository, dict):
-            raise self._missing()
+        repository = self._repository(declared, variables, fields, doing)
         found: dict[str, RefRead | None] = {}
         for alias, ref in refs.items():
             node = repository.get(alias) or {}
@@ -130,6 +116,52 @@ class RepoApi:
             open_pulls = tuple(Pull.from_graphql(p, doing) for p in listed if isinstance(p, dict))
             name = node.get("name")
             found[alias] = RefRead(head, texts, open_pulls, str(name) if name else None)
+        return found
+
+    def _repository(
+        self, declared: Sequence[str], variables: Mapping[str, Any], fields: Sequence[str], doing: str
+    ) -> dict[str, Any]:
+        """One GraphQL query of `fields` on the repository: its answer, or the error GitHub gave."""
+        query = (
+            f"query({', '.join(declared)}) {{ repository(owner: $owner, name: $name) {{ "
+            + " ".join(fields)
+            + " } }"
+        )
+        got = self.client.graphql(query, variables, doing=doing, needs=READ)
+        data = got.data if isinstance(got.data, dict) else {}
+        if data.get("errors"):
+            error = data["errors"][0]
+            raise GitHubError(
+                f"{doing}: GitHub answered: {error.get('message') if isinstance(error, dict) else error}"
+            )
+        repository = (data.get("data") or {}).get("repository")
+        if not isinstance(repository, dict):
+            raise self._missing()
+        return repository
+
+    def list_dirs(self, paths: Sequence[str], commit: str) -> dict[str, tuple[str, ...] | None]:
+        """The directories inside each of `paths` at `commit`, in one GraphQL request (None for a
+        path that is no directory there)."""
+        declared = ["$owner: String!", "$name: String!"]
+        variables: dict[str, Any] = {"owner": self.owner, "name": self.repo.split("/", 1)[1]}
+        fields = []
+        for number, path in enumerate(paths):
+            declared.append(f"$d{number}: String!")
+            variables[f"d{number}"] = f"{commit}:{'' if path in {'', '.'} else path}"
+            fields.append(
+                f"d{number}: object(expression: $d{number}) {{ ... on Tree {{ entries {{ name type }} }} }}"
+            )
+        doing = f"listing {len(paths)} directories at {_short(commit)} in {self.repo}"
+        repository = self._repository(declared, variables, fields, doing)
+        found: dict[str, tuple[str, ...] | None] = {}
+        for number, path in enumerate(paths):
+            tree = repository.get(f"d{number}")
+            entries = tree.get("entries") if isinstance(tree, dict) else None
+            if not isinstance(entries, list):
+                found[path] = None  # missing, or a file
+                continue
+            names = (str(e.get("name")) for e in entries if isinstance(e, dict) and e.get("type") == "tree")
+            found[path] = tuple(sorted(names))
         return found
 
     def list_dir(self, path: str, ref: str) -> list[dict[str, Any]] | None:

@@ -182,13 +182,17 @@ class GitHubRepo:
         files = {path: self.api.read_file(path, sha)[0] for path in paths}
         return Snapshot(files, revision=sha, on_branch=on_branch, where=where)
 
-    def list_dir(self, path: str, snapshot: Snapshot) -> tuple[str, ...] | None:
-        # Only asked about when a file is missing, and a snapshot with a missing file names its commit.
-        ref = snapshot.revision or self.base
-        items = self.api.list_dir(path, ref)
-        if items is None:
-            return None
-        return tuple(sorted(str(item.get("name")) for item in items if item.get("type") == "dir"))
+    def list_dirs(self, paths: Sequence[str], snapshot: Snapshot) -> dict[str, tuple[str, ...] | None]:
+        """One GraphQL request for all of them, at the snapshot's commit (a snapshot with a missing
+        file names its commit; one that does not is listed at the base, one request a directory)."""
+        if snapshot.revision:
+            return self.api.list_dirs(paths, snapshot.revision)
+        found = {}
+        for path in paths:
+            items = self.api.list_dir(path, self.base)
+            names = (str(item.get("name")) for item in items or () if item.get("type") == "dir")
+            found[path] = None if items is None else tuple(sorted(names))
+        return found
 
     # -- dry run ---------------------------------------------------------------------------------
 
