@@ -7,6 +7,9 @@ Reading one file starts with the branch's open pull request, which the deploy ne
   none is open  the branch is taken not to exist and the file is read from the base at the commit
                 it points at (two requests); creating the branch fails if it does exist after all
                 (a leftover), and the next attempt reads it.
+Several files (`--targets`) are read in one GraphQL request with the branch's open pull request and
+the base's files: the branch's at its head when it exists (when each is the base's with the pull
+request's block, the base has not moved under them and no comparison is needed), else the base's.
 In a dry run (`exact`) and after a lost race, the branch itself is read instead. Writing is always
 compare-and-swap, never forced:
   one file        the contents API PUT with the blob sha of the text planned on: one request that
