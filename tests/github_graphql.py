@@ -6,8 +6,9 @@ Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchR
 `Commit.history(path:)` with git log's history simplification (a merge that left the file as one
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
 `Commit.associatedPullRequests`, `Commit.parents`, `Commit.status` (the commit statuses of
-tests/github_fake_statuses.py: the latest per context), `Repository.object(oid:)` for a commit, and
-`Repository.pullRequests(states: OPEN)`.
+tests/github_fake_statuses.py: the latest per context), `Ref.associatedPullRequests` (open pull
+requests from a branch), `Repository.object(oid:)` for a commit, `.object(expression:
+"<rev>:<path>")` for a blob or a tree, and `Repository.pullRequests(states: OPEN)`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from github_fake import Pull, Repo
 
 SCHEMA = Path(__file__).resolve().parent / "graphql" / "schema.graphql"
+WEB = ["https://github.com"]  # the web address pull requests' urls are on: the fake's, per query
 EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -41,7 +43,10 @@ def check(query: str) -> list[str]:
     return [error.message for error in validate(schema(), parse(query))]
 
 
-def execute(repos: dict[str, Repo], query: str, variables: dict[str, Any]) -> dict[str, Any]:
+def execute(
+    repos: dict[str, Repo], query: str, variables: dict[str, Any], *, web: str = "https://github.com"
+) -> dict[str, Any]:
+    WEB[0] = web
     problems = check(query)
     if problems:
         return {"errors": [{"message": message} for message in problems]}
@@ -93,7 +98,11 @@ class RepositoryNode:
         name = qualifiedName.removeprefix("refs/heads/")
         return RefNode(self.repo, name) if name in self.repo.refs else None
 
-    def object(self, oid: str | None = None, **_: Any) -> CommitNode | None:
+    def object(self, oid: str | None = None, expression: str | None = None) -> Any:
+        if expression is not None:  # "<rev>:<path>": a blob or a tree at a commit, as rev-parse reads it
+            rev, _, path = expression.partition(":")
+            sha = self.repo.resolve(rev)
+            return None if sha is None else _at_path(self.repo, sha, path.strip("/"))
         return CommitNode(self.repo, oid) if oid in self.repo.commits else None
 
     def defaultBranchRef(self) -> RefNode | None:  # noqa: N802
@@ -119,6 +128,15 @@ class RefNode:
 
     def target(self) -> CommitNode:
         return CommitNode(self.repo, self.repo.refs[self.name])
+
+    def associatedPullRequests(
+        self, first: int = 100, states: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:  # noqa: N802
+        """The pull requests whose head is this branch (of this repository)."""
+        wanted = {s.lower() for s in states} if states else None
+        pulls = sorted(self.repo.pulls.values(), key=lambda p: p.number)
+        chosen = [p for p in pulls if p.head == self.name and (wanted is None or _state(p) in wanted)]
+        return {"nodes": [PullNode(self.repo, p) for p in chosen[:first]]}
 
 
 class CommitNode:
@@ -177,6 +195,29 @@ class CommitNode:
         return {"nodes": [PullNode(self.repo, p) for p in sorted(found, key=lambda p: p.number)][:first]}
 
 
+class TreeNode:
+    typename = "Tree"
+
+    def __init__(self, entries: list[dict[str, str]]) -> None:
+        self.entries = entries
+
+
+def _at_path(repo: Repo, sha: str, path: str) -> BlobNode | TreeNode | None:
+    """The fake's trees are flat (path -> blob): a directory is every path under it."""
+    text = repo.text(sha, path) if path else None
+    if text is not None:
+        return BlobNode(text)
+    prefix = f"{path}/" if path else ""
+    kinds: dict[str, str] = {}
+    for name in repo.commits[sha].tree:
+        if name.startswith(prefix):
+            first, _, rest = name[len(prefix) :].partition("/")
+            kinds[first] = "tree" if rest else kinds.get(first, "blob")
+    if not kinds:
+        return None
+    return TreeNode([{"name": name, "type": kind} for name, kind in sorted(kinds.items())])
+
+
 class UserNode:
     typename = "User"  # an Actor
 
@@ -204,6 +245,14 @@ class PullNode:
         self.author = UserNode("autodeploy-bot")
         self.mergedBy = UserNode("alice") if pull.merged else None
         self._pull = pull
+        self.id = pull.node_id
+        self.url = f"{WEB[0]}/{repo.full_name}/pull/{pull.number}"
+        self.title = pull.title
+        self.body = pull.body
+        self.state = _state(pull).upper()
+        self.headRefOid = pull.head_sha or repo.refs.get(pull.head, "0" * 40)
+        self.labels = {"nodes": [{"name": name} for name in pull.labels]}
+        self.autoMergeRequest = {"enabledAt": EPOCH.isoformat()} if pull.auto_merge else None
 
     def mergeCommit(self) -> CommitNode | None:  # noqa: N802
         sha = self._pull.merge_commit_sha
