@@ -22,7 +22,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
 from autodeploy import imagefile, report, request
-from autodeploy.errors import ConflictError, InputError, RegistryError, StaleSnapshot
+from autodeploy.errors import AutodeployError, ConflictError, InputError, RegistryError, StaleSnapshot
 from autodeploy.imageref import ImageRef
 from autodeploy.options import DeployOptions, RollbackOptions
 from autodeploy.overlap import overlapped
@@ -257,7 +257,7 @@ def wait_after(
     environment), created when the pull request opened."""
     from autodeploy import waiting
     from autodeploy.flux import context_globs
-    from autodeploy.rollout import WaitTarget
+    from autodeploy.rollout import Result, WaitTarget
 
     applied = outcome.applied
     if outcome.dry_run or applied is None or applied.pr_number is None:
@@ -293,17 +293,27 @@ def wait_after(
         opener, credentials = adapters.deployments, wait.deployment.credentials
         tracker = waiting.Tracker(lambda repo: opener(repo, credentials), records)
     with report.group(f"wait for #{applied.pr_number} to merge and for Flux"):
-        waited = waiting.wait(
-            adapters.watch(),
-            targets,
-            wait,
-            pull=applied.pr_number,
-            pull_url=applied.pr_url,
-            tracker=tracker,
-            clock=clock,
-            sleep=sleep,
-            say=say or report.info,
-        )
+        try:
+            waited = waiting.wait(
+                adapters.watch(),
+                targets,
+                wait,
+                pull=applied.pr_number,
+                pull_url=applied.pr_url,
+                tracker=tracker,
+                clock=clock,
+                sleep=sleep,
+                say=say or report.info,
+            )
+        except AutodeployError as exc:
+            # The deploy is done (its pull request is open): its outcome and outputs still count.
+            waited = waiting.WaitOutcome(
+                Result.FAILURE,
+                pull_number=applied.pr_number,
+                targets=targets,
+                error=exc.message,
+                error_code=exc.exit_code,
+            )
     return replace(outcome, waited=waited)
 
 

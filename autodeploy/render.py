@@ -100,7 +100,9 @@ def show_wait(waited: WaitOutcome, *, json_output: bool) -> None:
 def _wait_verdict(waited: WaitOutcome) -> None:
     from autodeploy.rollout import Result
 
-    if waited.result is Result.SUCCESS:
+    if waited.error:
+        report.error(waited.error)
+    elif waited.result is Result.SUCCESS:
         report.info(f"rolled out: {waited.flux_status or 'Flux reported success'}")
     elif waited.result is Result.FAILURE:
         report.error(f"Flux reported a failure: {waited.flux_status or 'no description'}")
@@ -114,6 +116,8 @@ def wait_exit(waited: WaitOutcome | None) -> int:
     """1 when Flux reported a failure, or nothing before the timeout (unless --on-timeout warn)."""
     from autodeploy.errors import EXIT_FAILED
 
+    if waited is not None and waited.error:
+        return waited.error_code or EXIT_FAILED
     return EXIT_FAILED if waited is not None and waited.failed else 0
 
 

@@ -133,6 +133,9 @@ class Tracker:
     def cancelled(self) -> None:
         self._set("error", "cancelled")
 
+    def closed(self) -> None:
+        self._set("error", "the pull request was closed without merging")
+
     def log(self, repo: str) -> DeploymentLog:
         if repo not in self._opened:
             self._opened[repo] = self._logs(repo)
@@ -180,10 +183,16 @@ class WaitOutcome:
     requests: int = 0  # GitHub requests the wait made
     on_timeout: str = "fail"
     note: str = ""  # why it did not wait
+    error: str = ""  # why the wait ended without Flux's verdict: a pull request closed, polls failing
+    error_code: int = 0  # that error's exit code
 
     @property
     def failed(self) -> bool:
-        return self.result is Result.FAILURE or (self.result is Result.TIMEOUT and self.on_timeout == "fail")
+        return (
+            self.result is Result.FAILURE
+            or (self.result is Result.TIMEOUT and self.on_timeout == "fail")
+            or bool(self.error)
+        )
 
     @classmethod
     def not_waited(cls, note: str) -> WaitOutcome:
@@ -237,6 +246,8 @@ def wait(
                 say(line)
                 said_at = at
             if state.error is not None:
+                if tracker is not None:
+                    tracker.closed()
                 raise AutodeployError(state.error)
             if tracker is not None and phase is rollout.Phase.MERGING and state.merge_commit is not None:
                 tracker.merged()

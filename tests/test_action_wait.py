@@ -100,3 +100,22 @@ def test_the_wait_action_refuses_inputs_it_cannot_use(world: World, workspace: W
     assert run.code == 2 and "not a full commit sha" in run.out
     run = workspace.run(**deploy_inputs(world, wait="false", wait_timeout="30"))
     assert run.code == 2 and "input wait-timeout applies to the wait: set `wait: true`" in run.out
+
+
+def test_a_pull_request_closed_while_waiting_still_writes_the_deploy_s_outputs(
+    world: World, workspace: Workspace
+) -> None:
+    workspace.monkeypatch.setenv("GITHUB_SHA", world.commits[2])
+
+    def close_on_first_poll(method: str, template: str, params: dict[str, str], body: Any) -> None:
+        pull = world.gitops.pulls.get(int(params.get("pull_number", 0)))
+        if method == "GET" and template.endswith("/pulls/{pull_number}") and pull and pull.state == "open":
+            world.gitops.close(pull)
+
+    world.fake.before_request = close_on_first_poll
+    run = workspace.run(**deploy_inputs(world))
+    assert run.code == 1
+    assert run.outputs["pull-request-number"] == "1" and run.outputs["rollout"] == "failure"
+    assert (
+        "::error title=autodeploy::pull request #1 (" in run.out and "was closed without merging" in run.out
+    )

@@ -4,6 +4,7 @@ branch, a number of requests later); the clock moves only when the wait sleeps."
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -11,7 +12,6 @@ from github_fake import FakeGitHub
 from github_world import SOURCE, with_block
 from wait_world import DEPLOY_TOKEN, DEPLOYMENT, WaitRun
 
-from autodeploy.errors import AutodeployError, GitHubError
 from autodeploy.flux import Rollout
 from autodeploy.options import WaitOptions
 from autodeploy.rollout import Result
@@ -179,8 +179,11 @@ def test_auto_merge_waits_for_the_required_check(run: WaitRun) -> None:
 def test_a_pull_request_closed_without_merging_is_a_clear_error(run: WaitRun) -> None:
     outcome = opened(run)
     run.fake.later(2, lambda: run.gitops.close(run.gitops.pulls[1]))
-    with pytest.raises(AutodeployError, match=r"#1 \(.*/pull/1\) was closed without merging"):
-        run.wait_after(outcome)  # type: ignore[arg-type]
+    waited = run.wait_after(outcome, WaitOptions(deployment=DEPLOYMENT))  # type: ignore[arg-type]
+    assert waited.result is Result.FAILURE and waited.failed and waited.error_code == 1
+    assert re.fullmatch(r"pull request #1 \(.*/pull/1\) was closed without merging: .*", waited.error)
+    (made,) = run.fake.deployments_of(SOURCE)
+    assert [s.state for s in made.statuses] == ["queued", "error"]
 
 
 def test_a_5xx_or_403_while_polling_is_retried_then_a_clear_error(run: WaitRun) -> None:
@@ -191,11 +194,11 @@ def test_a_5xx_or_403_while_polling_is_retried_then_a_clear_error(run: WaitRun) 
     run.fake.flux_reconciles(run.gitops, "apps-staging", after=9)
     waited = run.wait_after(outcome, watch=run.watch(max_attempts=2))  # type: ignore[arg-type]
     assert waited.result is Result.SUCCESS
-    assert sum("a poll failed" in line for line in run.lines) == 3  # 2 × (502, 502), then the 403
+    assert sum("a poll failed" in line for line in run.lines) == 3  # twice (502, 502), then the 403
     run.fake.fail(503, template="/repos/{owner}/{repo}/pulls/{pull_number}", times=99)
     again = run.deploy("api", "staging", "2.1.0")
-    with pytest.raises(GitHubError, match="gave up waiting after 4 failed polls in a row: .*503"):
-        run.wait_after(again, watch=run.watch(max_attempts=2))  # type: ignore[arg-type]
+    failed = run.wait_after(again, watch=run.watch(max_attempts=2))  # type: ignore[arg-type]
+    assert failed.failed and re.match("gave up waiting after 4 failed polls in a row: .*503", failed.error)
 
 
 def test_the_requests_per_minute_are_bounded(run: WaitRun) -> None:
