@@ -128,6 +128,16 @@ def test_defaults_are_the_cli_s_defaults() -> None:
         {"app": "a\nb", "env": "development, staging", "branch": "deploy-all"},
         {"mode": "rollback", "image": "ghcr.io/my-team/my-api", "tag": "1.3.0", "reason": "broke login"},
         {"mode": "rollback", "tag": "", "image": "ghcr.io/my-team/my-api", "steps": "3", "allow_retag": "1"},
+        {"wait": "true", "flux_context": "helmrelease/{app}/*\nkustomization/*{env}*", "on_timeout": "warn"},
+        {
+            "wait": "true",
+            "wait_timeout": "90",
+            "deployment": "true",
+            "deployment_environment": "{app}-{env}",
+            "production_environment": "prod*",
+            "environment_url": "https://{env}.example.com",
+        },  # fmt: skip
+        {"mode": "rollback", "image": "ghcr.io/my-team/my-api", "tag": "1.3.0", "wait": "true"},
     ],
 )
 def test_the_logged_command_line_builds_the_same_options(given: dict[str, str]) -> None:
