@@ -133,6 +133,9 @@ class Tracker:
     def cancelled(self) -> None:
         self._set("error", "cancelled")
 
+    def gave_up(self) -> None:
+        self._set("error", "the wait gave up: GitHub kept failing")
+
     def closed(self) -> None:
         self._set("error", "the pull request was closed without merging")
 
@@ -236,6 +239,8 @@ def wait(
             except AutodeployError as exc:
                 failures += 1
                 if failures >= MAX_FAILED_POLLS:
+                    if tracker is not None:
+                        tracker.gave_up()
                     raise GitHubError(
                         f"gave up waiting after {failures} failed polls in a row: {exc}"
                     ) from exc

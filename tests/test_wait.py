@@ -197,8 +197,14 @@ def test_a_5xx_or_403_while_polling_is_retried_then_a_clear_error(run: WaitRun) 
     assert sum("a poll failed" in line for line in run.lines) == 3  # twice (502, 502), then the 403
     run.fake.fail(503, template="/repos/{owner}/{repo}/pulls/{pull_number}", times=99)
     again = run.deploy("api", "staging", "2.1.0")
-    failed = run.wait_after(again, watch=run.watch(max_attempts=2))  # type: ignore[arg-type]
+    options = WaitOptions(deployment=DEPLOYMENT)
+    failed = run.wait_after(again, options, watch=run.watch(max_attempts=2))  # type: ignore[arg-type]
     assert failed.failed and re.match("gave up waiting after 4 failed polls in a row: .*503", failed.error)
+    (made,) = run.fake.deployments_of(SOURCE)
+    assert [(s.state, s.description) for s in made.statuses] == [
+        ("queued", "pull request opened"),
+        ("error", "the wait gave up: GitHub kept failing"),
+    ]
 
 
 def test_the_requests_per_minute_are_bounded(run: WaitRun) -> None:
