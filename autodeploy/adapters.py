@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from autodeploy.deploys import FileHistory, FileVersion, Pending
     from autodeploy.github.api import RepoApi
     from autodeploy.github.client import Client
+    from autodeploy.matrix import Fleet
     from autodeploy.registry import Resolved
 
 
@@ -43,12 +44,15 @@ def open_adapters(
         connection = Connection(location.github, deadline)
         repo: GitopsRepo = connection.repo(pull or PullOptions())
         files: FileHistory = connection.file_history()
+        fleet: Fleet = connection.fleet()
     else:
         assert location.gitops_dir is not None
         from autodeploy.localdir import LocalDir
+        from autodeploy.localfleet import LocalFleet
 
         repo = LocalDir(location.gitops_dir)
         files = LocalFiles(location.gitops_dir)
+        fleet = LocalFleet(location.gitops_dir)
     history = None
     if guard:
         sources: list[SourceHistory] = [SourceClone(source_dir)]
@@ -57,7 +61,13 @@ def open_adapters(
         history = FirstKnown(sources)
     close = connection.close if location.github is not None else _nothing
     return Adapters(
-        repo=repo, images=images, files=files, source_history=history, deadline=deadline, close=close
+        repo=repo,
+        images=images,
+        files=files,
+        source_history=history,
+        deadline=deadline,
+        close=close,
+        fleet=fleet,
     )
 
 
@@ -197,6 +207,11 @@ class Connection:
         from autodeploy.github.files import GitHubFileHistory
 
         return GitHubFileHistory(self.api(), self.options.base_branch)
+
+    def fleet(self) -> Fleet:
+        from autodeploy.github.fleet import GitHubFleet
+
+        return GitHubFleet(self.api(), self.options.base_branch)
 
     def source_history(self) -> SourceHistory:
         from autodeploy.github.guard import CompareHistory

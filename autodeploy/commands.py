@@ -8,26 +8,26 @@ from typing import TYPE_CHECKING
 
 from autodeploy import pipeline
 from autodeploy.adapters import RegistryImages, open_adapters
-from autodeploy.options import DeployOptions, HistoryOptions, ResolveOptions, RollbackOptions
+from autodeploy.options import (
+    DeployOptions,
+    HistoryOptions,
+    PromoteOptions,
+    ResolveOptions,
+    RollbackOptions,
+    StatusOptions,
+)
 from autodeploy.registry.access import RegistryOptions
 from autodeploy.retry import Deadline
 
 if TYPE_CHECKING:
     from autodeploy.deploys import History
-    from autodeploy.pipeline import Outcome
+    from autodeploy.matrix import Matrix
+    from autodeploy.pipeline import Adapters, Outcome, Promoted
     from autodeploy.registry import Resolved
 
 
 def deploy(options: DeployOptions) -> Outcome:
-    write = options.write
-    adapters = open_adapters(
-        options.location,
-        write.registry,
-        pull=write.pull,
-        guard=not options.allow_downgrade,
-        source_dir=options.source_dir,
-        deadline=_deadline(options.deadline),
-    )
+    adapters = _writing(options)
     try:
         return pipeline.deploy_images(options, adapters)
     finally:
@@ -45,6 +45,14 @@ def rollback(options: RollbackOptions) -> Outcome:
         adapters.close()
 
 
+def promote(options: PromoteOptions) -> Promoted:
+    adapters = _writing(options)
+    try:
+        return pipeline.promote(options, adapters)
+    finally:
+        adapters.close()
+
+
 def history(options: HistoryOptions) -> History:
     from autodeploy.deploys import History
 
@@ -56,10 +64,40 @@ def history(options: HistoryOptions) -> History:
         adapters.close()
 
 
+def status(options: StatusOptions) -> Matrix:
+    from autodeploy import matrix
+
+    adapters = open_adapters(options.location, RegistryOptions(), deadline=_deadline(options.deadline))
+    try:
+        assert adapters.fleet is not None
+        paths = None
+        if options.apps and options.envs:  # every file named: nothing to list
+            paths = matrix.paths_for(options.path_template, options.apps, options.envs)
+        read = adapters.fleet.read_fleet(options.path_template, paths=paths)
+        return matrix.build(
+            read, options.path_template, apps=options.apps, envs=options.envs, order=options.order
+        )
+    finally:
+        adapters.close()
+
+
 def resolve(options: ResolveOptions) -> tuple[Resolved, ...]:
     """One registry lookup per reference: nothing to plan, so no pipeline."""
     images = RegistryImages(replace(options.registry, deadline=_deadline(options.deadline)))
     return tuple(images.lookup(ref, with_labels=options.with_labels) for ref in options.images)
+
+
+def _writing(options: DeployOptions | PromoteOptions) -> Adapters:
+    """The adapters of a command that writes deploys with the downgrade guard."""
+    write = options.write
+    return open_adapters(
+        options.location,
+        write.registry,
+        pull=write.pull,
+        guard=not options.allow_downgrade,
+        source_dir=options.source_dir,
+        deadline=_deadline(options.deadline),
+    )
 
 
 def _deadline(seconds: float) -> Deadline:

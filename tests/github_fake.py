@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import github_graphql
+from github_fake_fleet import FleetRoutes
 import github_openapi as oas
 import pytest
 import requests
@@ -63,6 +64,7 @@ NEEDS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"): ("contents", "read"),
     ("POST", "/repos/{owner}/{repo}/git/commits"): ("contents", "write"),
     ("POST", "/repos/{owner}/{repo}/git/trees"): ("contents", "write"),
+    ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"): ("contents", "read"),
     ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): ("contents", "read"),
     ("POST", "/repos/{owner}/{repo}/merges"): ("contents", "write"),
     ("GET", "/repos/{owner}/{repo}/pulls"): ("pull_requests", "read"),
@@ -334,7 +336,7 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-class FakeGitHub:
+class FakeGitHub(FleetRoutes):
     def __init__(self, api_url: str = API, *, validate: bool = True) -> None:
         self.api_url = api_url.rstrip("/")
         root = urlsplit(self.api_url)
@@ -1390,6 +1392,7 @@ def _handler_name(method: str, template: str) -> str:
         ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"): "get_git_commits",
         ("POST", "/repos/{owner}/{repo}/git/commits"): "post_git_commits",
         ("POST", "/repos/{owner}/{repo}/git/trees"): "post_git_trees",
+        ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"): "get_git_tree",
         ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): "get_compare",
         ("POST", "/repos/{owner}/{repo}/merges"): "post_merges",
         ("GET", "/repos/{owner}/{repo}/pulls"): "get_pulls",

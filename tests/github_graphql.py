@@ -5,7 +5,8 @@ real API would refuse (an unknown field, a wrong argument, an unused variable) i
 Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchRef`, `Ref.target`,
 `Commit.history(path:)` with git log's history simplification (a merge that left the file as one
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
-`Commit.associatedPullRequests`, `Repository.object(oid:)` for a commit, and
+`Commit.associatedPullRequests`, `Repository.object(oid:)` for a commit or a blob and
+`object(expression: "REV:PATH")`, `PullRequest.headRefOid` and `.files`, and
 `Repository.pullRequests(states: OPEN)`.
 """
 
@@ -88,8 +89,21 @@ class RepositoryNode:
         name = qualifiedName.removeprefix("refs/heads/")
         return RefNode(self.repo, name) if name in self.repo.refs else None
 
-    def object(self, oid: str | None = None, **_: Any) -> CommitNode | None:
-        return CommitNode(self.repo, oid) if oid in self.repo.commits else None
+    def object(self, oid: str | None = None, expression: str | None = None) -> CommitNode | BlobNode | None:
+        """A commit or a blob by its oid, or `REV:PATH` (a blob at a commit, branch or tag) as git
+        rev-parse reads it."""
+        if expression is not None:
+            rev, colon, path = expression.partition(":")
+            sha = self.repo.resolve(rev)
+            if not colon:
+                return CommitNode(self.repo, sha) if sha else None
+            blob = self.repo.commits[sha].tree.get(path) if sha else None
+            return BlobNode(self.repo.blobs[blob].decode(), blob) if blob else None
+        if oid in self.repo.commits:
+            return CommitNode(self.repo, oid)
+        if oid in self.repo.blobs:
+            return BlobNode(self.repo.blobs[oid].decode(), oid)
+        return None
 
     def defaultBranchRef(self) -> RefNode | None:  # noqa: N802
         return self.ref(self.repo.default_branch)
@@ -129,8 +143,10 @@ class CommitNode:
         self.tree = {"oid": commit.tree_sha}
 
     def file(self, path: str) -> dict[str, Any] | None:
-        text = self.repo.text(self.oid, path)
-        return None if text is None else {"object": BlobNode(text)}
+        blob = self.repo.commits[self.oid].tree.get(path)
+        if blob is None:
+            return None
+        return {"oid": blob, "path": path, "object": BlobNode(self.repo.blobs[blob].decode(), blob)}
 
     def history(self, first: int = 100, after: str | None = None, path: str | None = None, **_: Any) -> dict[str, Any]:
         shas = _log(self.repo, self.oid, path)
@@ -157,9 +173,10 @@ class UserNode:
 class BlobNode:
     typename = "Blob"
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, oid: str | None = None) -> None:
         self.text = text
         self.isBinary = False
+        self.oid = oid
 
 
 class PullNode:
@@ -181,6 +198,24 @@ class PullNode:
 
     def headRef(self) -> RefNode | None:  # noqa: N802
         return RefNode(self.repo, self._pull.head) if self._pull.head in self.repo.refs else None
+
+    def headRefOid(self) -> str | None:  # noqa: N802
+        return self._pull.head_sha if self._pull.state == "closed" else self.repo.refs.get(self._pull.head)
+
+    def files(self, first: int = 100, **_: Any) -> dict[str, Any]:
+        """The files the pull request changes: its head against where it left its base."""
+        head = self.headRefOid()
+        base = self.repo.refs.get(self._pull.base)
+        if head is None or base is None:
+            return {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
+        since = self.repo.merge_base(base, head)
+        before = self.repo.commits[since].tree if since else {}
+        after = self.repo.commits[head].tree
+        changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+        return {
+            "pageInfo": {"hasNextPage": len(changed) > first, "endCursor": str(min(first, len(changed)))},
+            "nodes": [{"path": path} for path in changed[:first]],
+        }
 
 
 def _log(repo: Repo, start: str, path: str | None) -> list[str]:

@@ -17,15 +17,17 @@ from autodeploy.options import (
     GitHubOptions,
     HistoryOptions,
     Location,
+    PromoteOptions,
     PullOptions,
     ResolveOptions,
     RollbackOptions,
+    StatusOptions,
     WriteOptions,
 )
 from autodeploy.plan import DeployRequest, Settings
 from autodeploy.registry.access import RegistryOptions
 
-Options = DeployOptions | RollbackOptions | HistoryOptions | ResolveOptions
+Options = DeployOptions | RollbackOptions | HistoryOptions | ResolveOptions | StatusOptions | PromoteOptions
 
 
 def options(args: argparse.Namespace, env: Environment) -> Options:
@@ -37,6 +39,10 @@ def options(args: argparse.Namespace, env: Environment) -> Options:
         built = rollback(args, env)
     elif command == "history":
         built = history(args, env)
+    elif command == "status":
+        built = status(args, env)
+    elif command == "promote":
+        built = promote(args, env)
     else:
         built = resolve(args, env)
     return dataclasses.replace(built, deadline=deadline(args.deadline, env))
@@ -112,6 +118,72 @@ def history(args: argparse.Namespace, env: Environment) -> HistoryOptions:
         path=DeployRequest.path_for(Settings(path_template=args.path_template), app, env_name),
         limit=_at_least_one("--limit", args.limit),
     )
+
+
+def status(args: argparse.Namespace, env: Environment) -> StatusOptions:
+    apps = tuple(validate.path_part("app", app) for app in args.app)
+    envs = tuple(validate.path_part("env", name) for name in args.env)
+    if args.env_order is not None:
+        order = tuple(
+            validate.path_part("env", name.strip()) for name in args.env_order.split(",") if name.strip()
+        )
+        if not order:
+            raise InputError("--env-order lists no environment")
+    else:
+        order = envs or StatusOptions.order
+    settings = Settings(path_template=args.path_template)
+    DeployRequest.path_for(settings, "app", "env")  # refuses an unknown placeholder
+    if "{app}" not in settings.path_template or "{env}" not in settings.path_template:
+        raise InputError(f"--path-template {settings.path_template!r} must name both {{app}} and {{env}}")
+    return StatusOptions(
+        location=location(args, env), apps=apps, envs=envs, order=order, path_template=settings.path_template
+    )
+
+
+def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
+    from autodeploy import flux
+
+    if not args.app and not args.all:
+        raise InputError("give --app APP (repeatable) or --all")
+    source, target = validate.path_part("env", args.source_env), validate.path_part("env", args.target_env)
+    if source == target:
+        raise InputError(f"--from and --to are both {source}: promote from one environment to another")
+    apps = tuple(dict.fromkeys(validate.path_part("app", app) for app in args.app))
+    flux.context_globs(args.flux_context, app="app", env="env")  # refuses an unknown placeholder now
+    if args.registry_check and not args.image:
+        raise InputError(
+            "--registry-check needs --image (with {app} for several apps): the images to ask about"
+        )
+    if args.image:
+        from autodeploy.promotion import image_for
+
+        image_for(args.image, "app")
+    _deployment_environment(args.deployment_environment)
+    return PromoteOptions(
+        location=location(args, env),
+        source_env=source,
+        target_env=target,
+        apps=apps,
+        every=args.all,
+        allow_downgrade=args.allow_downgrade,
+        source_dir=args.source_dir,
+        require_healthy=args.require_healthy,
+        flux_contexts=tuple(args.flux_context),
+        deployment_environment=args.deployment_environment,
+        registry_check=args.registry_check,
+        image=args.image,
+        run_url=env.run_url,
+        write=write(args, env, dry_run=args.dry_run),
+    )
+
+
+def _deployment_environment(template: str) -> None:
+    rest = template.replace("{app}", "").replace("{env}", "")
+    if not template.strip() or "{" in rest or "}" in rest:
+        raise InputError(
+            f"--deployment-environment {template!r}: a name with {{app}} and {{env}} as its only placeholders"
+        )
+    validate.plain("--deployment-environment", template)
 
 
 def resolve(args: argparse.Namespace, env: Environment) -> ResolveOptions:
