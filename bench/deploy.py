@@ -112,7 +112,9 @@ def time_rewrite(rewrites: int) -> tuple[int, dict[str, float]]:
         # A text the process has not parsed before: the parse is cached per text, and a benchmark of
         # the cache would flatter the rewrite.
         text = f"# run {index}\n{base}"
-        block = Block("my-team/my-api", f"dev-{index:07d}", DIGEST, "https://github.com/my-team/my-api", f"{index:07x}")
+        block = Block(
+            "my-team/my-api", f"dev-{index:07d}", DIGEST, "https://github.com/my-team/my-api", f"{index:07x}"
+        )
         start = time.perf_counter()
         result = write_block(text, block)
         samples.append((time.perf_counter() - start) * 1000)

@@ -21,7 +21,9 @@ def git(repo: Path, *args: str, author: str = "ci") -> str:
         for what, value in (("NAME", author), ("EMAIL", f"{author}@example.com"))
     }
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(repo), **identity}
-    done = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    )
     return done.stdout.strip()
 
 

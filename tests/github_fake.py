@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import difflib
+import functools
 import hashlib
 import itertools
 import json
@@ -40,8 +41,9 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import github_graphql
-from github_fake_fleet import FleetRoutes
 import github_openapi as oas
+from github_fake_fleet import FleetRoutes
+from github_fake_statuses import StatusesMixin, StatusRecord, latest_states, record_status
 import pytest
 import requests
 import responses
@@ -64,7 +66,6 @@ NEEDS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"): ("contents", "read"),
     ("POST", "/repos/{owner}/{repo}/git/commits"): ("contents", "write"),
     ("POST", "/repos/{owner}/{repo}/git/trees"): ("contents", "write"),
-    ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"): ("contents", "read"),
     ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): ("contents", "read"),
     ("POST", "/repos/{owner}/{repo}/merges"): ("contents", "write"),
     ("GET", "/repos/{owner}/{repo}/pulls"): ("pull_requests", "read"),
@@ -139,6 +140,7 @@ class Pull:
     merge_commit_sha: str | None = None
     merged_at: str | None = None
     closed_at: str | None = None
+    merged_by: str | None = None  # who merged it; with auto-merge, who enabled it
 
 
 @dataclass
@@ -201,7 +203,8 @@ class Repo:
         self.plain_missing_ref = False  # answer a missing ref with a bare "Not Found", as some servers may
         self.mergeable_now = False  # auto-merge answers "clean status": nothing to wait for
         self.required_checks: set[str] = set()  # contexts that must succeed on a head before it merges
-        self.checks: dict[str, dict[str, str]] = {}  # commit sha -> context -> state
+        # commit sha -> its statuses, oldest first: CI's checks and Flux's alike (one store)
+        self.statuses: dict[str, list[StatusRecord]] = {}
         self.delete_branch_on_merge = False  # "Automatically delete head branches"
         self._seq = itertools.count(1)
 
@@ -279,6 +282,11 @@ class Repo:
     def open_pull(self, branch: str) -> Pull | None:
         return next((p for p in self.pulls.values() if p.head == branch and p.state == "open"), None)
 
+    @property
+    def checks(self) -> dict[str, dict[str, str]]:
+        """Commit sha -> context -> its latest state: a view of `statuses`."""
+        return {sha: latest_states(records) for sha, records in self.statuses.items()}
+
     def checks_pass(self, sha: str) -> bool:
         done = self.checks.get(sha, {})
         return all(done.get(context) == "success" for context in self.required_checks)
@@ -298,6 +306,9 @@ class Repo:
         self.refs[pull.base] = new
         pull.state, pull.merged, pull.head_sha, pull.merge_commit_sha = "closed", True, head, new
         pull.merged_at = pull.closed_at = "2026-01-01T00:00:00Z"
+        pull.merged_by = (
+            pull.merged_by or (pull.auto_merge or {}).get("enabled_by", {}).get("login") or "alice"
+        )
         if self.delete_branch_on_merge and not any(
             p.head == pull.head and p.state == "open" for p in self.pulls.values()
         ):
@@ -312,7 +323,7 @@ class Repo:
         """CI reports a check on a commit; every open pull request with auto-merge on whose head it is
         and whose required checks now all pass is merged, as GitHub's auto-merge does. Returns the
         numbers of those it merged."""
-        self.checks.setdefault(sha, {})[context] = state
+        record_status(self, sha, context, state)
         merged = []
         for pull in list(self.pulls.values()):
             if pull.state != "open" or pull.auto_merge is None or self.refs.get(pull.head) != sha:
@@ -336,7 +347,12 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-class FakeGitHub(FleetRoutes):
+class FakeGitHub(StatusesMixin, FleetRoutes):
+    """Handlers of a topic live in a mixin (tests/github_fake_<topic>.py) that declares its routes in
+    a ROUTES class attribute: {(method, template): (handler method, (permission, level))}; such a
+    handler is called with (repo, params, query, body, request headers) and returns (status, answer,
+    answer headers)."""
+
     def __init__(self, api_url: str = API, *, validate: bool = True) -> None:
         self.api_url = api_url.rstrip("/")
         root = urlsplit(self.api_url)
@@ -458,6 +474,7 @@ class FakeGitHub(FleetRoutes):
         text = raw.decode() if isinstance(raw, bytes) else raw
         body = json.loads(text) if text else None
         template, params = self._route(path)
+        self.run_scheduled()
         if self.before_request is not None:
             self.before_request(method, template, params, body)
         if self._take_fault(method, template, "drop") is not None:
@@ -467,7 +484,12 @@ class FakeGitHub(FleetRoutes):
             status, answer, headers = self._handle(method, template, params, query, body, request_headers)
         except Answer as exc:
             status, answer, headers = exc.status, exc.body, exc.headers
-        headers = {**self._rate_headers(), "content-type": "application/json; charset=utf-8", **headers}
+        # a 304 (If-None-Match) does not count against the primary rate limit
+        headers = {
+            **self._rate_headers(charge=status != 304),
+            "content-type": "application/json; charset=utf-8",
+            **headers,
+        }
         with self.lock:
             self.calls.append(Call(method, template, path, query, body, status, answer, headers))
             if self.validate and template not in {"/graphql", "?"}:
@@ -493,9 +515,9 @@ class FakeGitHub(FleetRoutes):
                 return template, {k: unquote(v) for k, v in match.groupdict().items()}
         return "?", {}
 
-    def _rate_headers(self) -> dict[str, str]:
+    def _rate_headers(self, *, charge: bool = True) -> dict[str, str]:
         with self.lock:
-            self.rate_remaining = max(0, self.rate_remaining - 1)
+            self.rate_remaining = max(0, self.rate_remaining - (1 if charge else 0))
             return {
                 "x-ratelimit-limit": "5000",
                 "x-ratelimit-remaining": str(self.rate_remaining),
@@ -518,10 +540,17 @@ class FakeGitHub(FleetRoutes):
             raise Answer(fault.status, fault.body["message"], headers=fault.headers)
         if template == "?":
             raise Answer(404, "Not Found")
+        auth = headers.get("Authorization", "")
+        mixed = _mixin_routes(type(self)).get((method, template))
+        if mixed is not None:
+            name, permission = mixed
+            repo = self._repo(params["owner"], params["repo"])
+            self._authorize(auth, repo, permission)
+            result: tuple[int, Any, dict[str, str]] = getattr(self, name)(repo, params, query, body, headers)
+            return result
         handler = getattr(self, "h_" + _handler_name(method, template), None)
         if handler is None:
             raise Answer(404, "Not Found")
-        auth = headers.get("Authorization", "")
         if template == "/graphql":
             mutation = str(body.get("query", "")).lstrip().startswith("mutation")
             self._authorize(auth, None, ("pull_requests", "write") if mutation else ("contents", "read"))
@@ -1217,7 +1246,9 @@ class FakeGitHub(FleetRoutes):
                 "number": pull.number,
                 "title": pull.title,
                 "state": pull.state,
-                "assignees": [{"login": login, "id": i, "type": "User"} for i, login in enumerate(pull.assignees, 1)],
+                "assignees": [
+                    {"login": login, "id": i, "type": "User"} for i, login in enumerate(pull.assignees, 1)
+                ],
             }
             return 201, self._complete("POST", template, 201, partial)
 
@@ -1322,7 +1353,9 @@ class FakeGitHub(FleetRoutes):
             levels = {"read": 1, "write": 2, "admin": 3}
             for name, level in body["permissions"].items():
                 if levels.get(level, 9) > levels.get(app.permissions.get(name, ""), 0):
-                    raise Answer(422, f"The permissions requested are not granted to this installation: {name}")
+                    raise Answer(
+                        422, f"The permissions requested are not granted to this installation: {name}"
+                    )
             permissions = {"metadata": "read", **body["permissions"]}  # metadata comes with any token
         token = f"ghs_{hashlib.sha1(f'{installation}{len(self.tokens)}'.encode()).hexdigest()[:36]}"
         self.add_token(token, permissions, repos)
@@ -1381,6 +1414,14 @@ def _with_port(url: str) -> str:
     return re.escape(f"{parts.scheme}://{parts.netloc}") + port + re.escape(parts.path)
 
 
+@functools.cache
+def _mixin_routes(cls: type) -> dict[tuple[str, str], tuple[str, tuple[str, str]]]:
+    routes: dict[tuple[str, str], tuple[str, tuple[str, str]]] = {}
+    for klass in reversed(cls.__mro__):
+        routes.update(vars(klass).get("ROUTES", {}))
+    return routes
+
+
 def _handler_name(method: str, template: str) -> str:
     names = {
         ("GET", "/repos/{owner}/{repo}"): "get_repo",
@@ -1392,7 +1433,6 @@ def _handler_name(method: str, template: str) -> str:
         ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"): "get_git_commits",
         ("POST", "/repos/{owner}/{repo}/git/commits"): "post_git_commits",
         ("POST", "/repos/{owner}/{repo}/git/trees"): "post_git_trees",
-        ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"): "get_git_tree",
         ("GET", "/repos/{owner}/{repo}/compare/{basehead}"): "get_compare",
         ("POST", "/repos/{owner}/{repo}/merges"): "post_merges",
         ("GET", "/repos/{owner}/{repo}/pulls"): "get_pulls",

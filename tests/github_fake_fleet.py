@@ -5,7 +5,7 @@ flat trees as GitHub answers it: every blob and every directory, paths relative 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, ClassVar
 
 TREE = "/repos/{owner}/{repo}/git/trees/{tree_sha}"
 
@@ -13,9 +13,13 @@ TREE = "/repos/{owner}/{repo}/git/trees/{tree_sha}"
 class FleetRoutes:
     """A FakeGitHub mixin (it uses the fake's lock, `_complete` and `Answer`)."""
 
+    ROUTES: ClassVar[dict[tuple[str, str], tuple[str, tuple[str, str]]]] = {
+        ("GET", TREE): ("h_get_git_tree", ("contents", "read")),
+    }
+
     def h_get_git_tree(
-        self, repo: Any, params: dict[str, str], query: dict[str, str], body: Any
-    ) -> tuple[int, Any]:
+        self, repo: Any, params: dict[str, str], query: dict[str, str], body: Any, headers: Any
+    ) -> tuple[int, Any, dict[str, str]]:
         from github_fake import Answer
 
         fake: Any = self
@@ -58,7 +62,7 @@ class FleetRoutes:
                 "tree": sorted(entries.values(), key=lambda e: e["path"]),
                 "truncated": False,
             }
-            return 200, fake._complete("GET", TREE, 200, answer)
+            return 200, fake._complete("GET", TREE, 200, answer), {}
 
 
 def _tree_sha(tree: dict[str, str], directory: str) -> str:

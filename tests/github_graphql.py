@@ -5,8 +5,9 @@ real API would refuse (an unknown field, a wrong argument, an unused variable) i
 Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchRef`, `Ref.target`,
 `Commit.history(path:)` with git log's history simplification (a merge that left the file as one
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
-`Commit.associatedPullRequests`, `Repository.object(oid:)` for a commit or a blob and
-`object(expression: "REV:PATH")`, `PullRequest.headRefOid` and `.files`, and
+`Commit.associatedPullRequests`, `Commit.parents`, `Commit.status` (the commit statuses of
+tests/github_fake_statuses.py: the latest per context), `Repository.object(oid:)` for a commit or a
+blob and `object(expression: "REV:PATH")`, `PullRequest.headRefOid` and `.files`, and
 `Repository.pullRequests(states: OPEN)`.
 """
 
@@ -60,7 +61,11 @@ def execute(repos: dict[str, Repo], query: str, variables: dict[str, Any]) -> di
 
 
 def _field(source: Any, info: Any, **args: Any) -> Any:
-    value = getattr(source, info.field_name, None) if not isinstance(source, dict) else source.get(info.field_name)
+    value = (
+        getattr(source, info.field_name, None)
+        if not isinstance(source, dict)
+        else source.get(info.field_name)
+    )
     return value(**args) if callable(value) else value
 
 
@@ -148,7 +153,9 @@ class CommitNode:
             return None
         return {"oid": blob, "path": path, "object": BlobNode(self.repo.blobs[blob].decode(), blob)}
 
-    def history(self, first: int = 100, after: str | None = None, path: str | None = None, **_: Any) -> dict[str, Any]:
+    def history(
+        self, first: int = 100, after: str | None = None, path: str | None = None, **_: Any
+    ) -> dict[str, Any]:
         shas = _log(self.repo, self.oid, path)
         start = int(after) if after else 0
         page = shas[start : start + first]
@@ -157,6 +164,29 @@ class CommitNode:
             "nodes": [CommitNode(self.repo, sha) for sha in page],
             "pageInfo": {"hasNextPage": end < len(shas), "endCursor": str(end)},
         }
+
+    def parents(self, first: int = 100, **_: Any) -> dict[str, Any]:
+        shas = self.repo.commits[self.oid].parents
+        return {"nodes": [CommitNode(self.repo, sha) for sha in shas[:first]], "totalCount": len(shas)}
+
+    def status(self) -> dict[str, Any] | None:
+        from github_fake_statuses import combined_state, latest
+
+        records = self.repo.statuses.get(self.oid)
+        if not records:
+            return None  # GitHub: null when no status was ever posted
+        contexts = [
+            {
+                "id": f"SC_{r.id}",
+                "context": r.context,
+                "state": r.state.upper(),
+                "description": r.description,
+                "createdAt": r.created_at,
+                "targetUrl": r.target_url,
+            }
+            for r in latest(records)
+        ]
+        return {"id": f"S_{self.oid[:10]}", "state": combined_state(records).upper(), "contexts": contexts}
 
     def associatedPullRequests(self, first: int = 100, **_: Any) -> dict[str, Any]:  # noqa: N802
         found = [p for p in self.repo.pulls.values() if self.oid in _pull_commits(self.repo, p)]

@@ -45,7 +45,9 @@ def refusal_reason(error: ImageFileError) -> str:
     reason = next((name for name, pattern in REFUSALS.items() if re.search(pattern, message)), None)
     assert reason is not None, f"refused for a reason README.md does not list: {message}"
     assert "\n" not in message
-    if not re.search(r"holds \d+ documents|holds no YAML mapping", message):  # whole-file reasons name no line
+    if not re.search(
+        r"holds \d+ documents|holds no YAML mapping", message
+    ):  # whole-file reasons name no line
         assert _WHERE_RE.match(message), f"refusal names no line: {message}"
     return reason
 
@@ -151,7 +153,11 @@ def _without_block(doc: Any) -> Any:
     if not isinstance(spec, dict):
         return {k: v for k, v in doc.items() if k != "spec"}
     values = spec.get("values")
-    rest = {k: v for k, v in values.items() if k not in {"global", "annotations"}} if isinstance(values, dict) else {}
+    rest = (
+        {k: v for k, v in values.items() if k not in {"global", "annotations"}}
+        if isinstance(values, dict)
+        else {}
+    )
     spec = {k: v for k, v in spec.items() if k != "values"}
     if rest:
         spec["values"] = rest

@@ -73,7 +73,13 @@ ALTERNATIVES = {
     "registry-check": "false",
 }
 # Inputs of one mode only are tried in that mode.
-MODE_OF = {"reason": "rollback", "steps": "rollback", "images-back": "rollback", "allow-retag": "rollback", "registry-check": "rollback"}
+MODE_OF = {
+    "reason": "rollback",
+    "steps": "rollback",
+    "images-back": "rollback",
+    "allow-retag": "rollback",
+    "registry-check": "rollback",
+}
 
 
 @pytest.fixture

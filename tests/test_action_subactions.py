@@ -129,4 +129,7 @@ def test_the_mode_input_does_not_steer_a_sub_action(workspace: Workspace) -> Non
         workspace.monkeypatch.setenv(f"INPUT_{key}", value)
     workspace.capsys.readouterr()
     assert action.main(["rollback"]) == 2
-    assert "::error title=autodeploy::input mode is not for the rollback action" in workspace.capsys.readouterr().out
+    assert (
+        "::error title=autodeploy::input mode is not for the rollback action"
+        in workspace.capsys.readouterr().out
+    )

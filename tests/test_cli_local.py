@@ -22,16 +22,37 @@ STAGING = "my-api/staging/image.yaml"
 
 @pytest.fixture(autouse=True)
 def no_github_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_SERVER_URL", "GITHUB_TOKEN", "AUTODEPLOY_GITHUB_TOKEN"):
+    for name in (
+        "GITHUB_SHA",
+        "GITHUB_REPOSITORY",
+        "GITHUB_SERVER_URL",
+        "GITHUB_TOKEN",
+        "AUTODEPLOY_GITHUB_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # not inside the autodeploy checkout: no local source history
 
 
 def deploy_args(gitops: Path, *extra: str, tag: str = "1.4.0") -> list[str]:
     return [
-        "deploy", "--gitops-dir", str(gitops), "--app", "my-api", "--env", "staging",
-        "--image", "harbor.example.com/my-team/my-api", "--tag", tag, "--digest", DIGEST,
-        "--commit", COMMIT, "--source-repo", "my-team/my-api", *extra,
+        "deploy",
+        "--gitops-dir",
+        str(gitops),
+        "--app",
+        "my-api",
+        "--env",
+        "staging",
+        "--image",
+        "harbor.example.com/my-team/my-api",
+        "--tag",
+        tag,
+        "--digest",
+        DIGEST,
+        "--commit",
+        COMMIT,
+        "--source-repo",
+        "my-team/my-api",
+        *extra,
     ]
 
 
@@ -39,7 +60,9 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_dry_run_prints_the_exact_diff_and_writes_nothing(gitops: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_prints_the_exact_diff_and_writes_nothing(
+    gitops: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(gitops)
     assert main(deploy_args(gitops, "--dry-run")) == 0
     out, err = capsys.readouterr()
@@ -54,7 +77,9 @@ def test_dry_run_prints_the_exact_diff_and_writes_nothing(gitops: Path, capsys: 
     assert "nothing to change" in capsys.readouterr().err
 
 
-def test_deploy_writes_then_a_second_run_is_a_byte_for_byte_no_op(gitops: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deploy_writes_then_a_second_run_is_a_byte_for_byte_no_op(
+    gitops: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(deploy_args(gitops)) == 0
     first = snapshot(gitops)
     block = read_block((gitops / STAGING).read_text())
@@ -80,7 +105,9 @@ def test_json_output(gitops: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert result["targets"][0]["path"] == STAGING and result["diff"] is None
 
 
-def test_commit_and_source_default_to_the_actions_variables(gitops: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_commit_and_source_default_to_the_actions_variables(
+    gitops: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GITHUB_SHA", "abcdef0123456789abcdef0123456789abcdef01")
     monkeypatch.setenv("GITHUB_REPOSITORY", "other-org/other-repo")
     args = deploy_args(gitops)
@@ -88,7 +115,10 @@ def test_commit_and_source_default_to_the_actions_variables(gitops: Path, monkey
     assert main(args) == 0
     block = read_block((gitops / STAGING).read_text())
     assert block is not None and block.commit == "abcdef0123456789abcdef0123456789abcdef01"
-    assert block.source_repo == "other-org/other-repo" and block.repo_url == "https://github.com/other-org/other-repo"
+    assert (
+        block.source_repo == "other-org/other-repo"
+        and block.repo_url == "https://github.com/other-org/other-repo"
+    )
 
 
 def test_tag_may_carry_the_whole_reference(gitops: Path) -> None:
@@ -126,7 +156,10 @@ def test_several_apps_and_envs_from_a_targets_file(gitops: Path) -> None:
         (["--source-repo", "nope"], "source repository 'nope' is not of the form OWNER/NAME"),
         (["--env", "../../etc"], "env '../../etc' is not a plain relative path"),
         (["--app", "/etc"], "app '/etc' must be a relative path"),
-        (["--env", "prod"], "my-api/prod/ does not exist; the directories in my-api/ are: base, development, production, staging"),
+        (
+            ["--env", "prod"],
+            "my-api/prod/ does not exist; the directories in my-api/ are: base, development, production, staging",
+        ),
         (["--path-template", "{app}/{environment}.yaml"], "--path-template uses {environment}"),
         (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     ],
@@ -157,13 +190,34 @@ def test_invalid_yaml_in_the_repo_is_refused(gitops: Path, capsys: pytest.Captur
 
 
 def test_exactly_one_gitops_location(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["deploy", "--app", "a", "--env", "e", "--image", "r.io/a/b", "--tag", "1", "--commit", COMMIT, "--source-repo", "a/b"]) == 2
+    assert (
+        main(
+            [
+                "deploy",
+                "--app",
+                "a",
+                "--env",
+                "e",
+                "--image",
+                "r.io/a/b",
+                "--tag",
+                "1",
+                "--commit",
+                COMMIT,
+                "--source-repo",
+                "a/b",
+            ]
+        )
+        == 2
+    )
     assert "give exactly one of --gitops-dir DIR or --gitops-repo OWNER/REPO" in capsys.readouterr().err
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "AUTODEPLOY_"))}
-    return subprocess.run([sys.executable, "-m", "autodeploy", *args], capture_output=True, text=True, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "autodeploy", *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
 
 
 def test_version_and_help_for_every_command(tmp_path: Path) -> None:
@@ -182,22 +236,38 @@ def test_no_command_prints_help_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2 and "usage: autodeploy" in result.stderr
 
 
-def test_the_local_path_imports_neither_pygithub_nor_docker_nor_requests(gitops: Path, tmp_path: Path) -> None:
+def test_the_local_path_imports_neither_pygithub_nor_docker_nor_requests(
+    gitops: Path, tmp_path: Path
+) -> None:
     args = deploy_args(gitops, "--dry-run")
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "autodeploy", *args], capture_output=True, text=True, cwd=tmp_path
+        [sys.executable, "-X", "importtime", "-m", "autodeploy", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    }
     assert "autodeploy.imagefile" in imported
-    assert not {name for name in imported if name.split(".")[0] in {"github", "docker", "requests", "urllib3", "jwt"}}
+    assert not {
+        name for name in imported if name.split(".")[0] in {"github", "docker", "requests", "urllib3", "jwt"}
+    }
 
 
 def test_help_imports_no_adapter_library(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "autodeploy", "deploy", "--help"], capture_output=True, text=True, cwd=tmp_path
+        [sys.executable, "-X", "importtime", "-m", "autodeploy", "deploy", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert result.returncode == 0 and not imported & {"github", "docker", "requests", "urllib3"}
 
 

@@ -118,7 +118,9 @@ def test_bad_credentials_are_one_line_and_exit_1(github: FakeGitHub, env, capsys
 
     assert code == 1 and out == ""
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("autodeploy: error: looking for an open pull request from prod-release")
+    assert len(lines) == 1 and lines[0].startswith(
+        "autodeploy: error: looking for an open pull request from prod-release"
+    )
     assert "401 Bad credentials" in lines[0] and "ghp_not_a_real_token_0000" not in err
 
 

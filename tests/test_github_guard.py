@@ -113,10 +113,7 @@ def test_a_push_event_proves_nothing_when_forced_or_foreign(
 
 
 def test_other_events_are_ignored(tmp_path) -> None:
-    assert (
-        Environment.read({"GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": "x"}).push
-        is None
-    )
+    assert Environment.read({"GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": "x"}).push is None
     assert (
         Environment.read({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(tmp_path / "none")}).push
         is None

@@ -216,7 +216,24 @@ def test_inserts_a_missing_repository_comment_after_the_banner() -> None:
 
 @pytest.mark.parametrize(
     "tag",
-    ["1.10", "on", "off", "yes", "no", "y", "n", "0755", "8436e32", "null", "Null", "true", "1e3", "123", "1_000", "0x1f"],
+    [
+        "1.10",
+        "on",
+        "off",
+        "yes",
+        "no",
+        "y",
+        "n",
+        "0755",
+        "8436e32",
+        "null",
+        "Null",
+        "true",
+        "1e3",
+        "123",
+        "1_000",
+        "0x1f",
+    ],
 )
 def test_tags_that_look_like_other_types_are_quoted(tag: str) -> None:
     new = write_block(CANONICAL, block(tag=tag))
@@ -225,7 +242,9 @@ def test_tags_that_look_like_other_types_are_quoted(tag: str) -> None:
         assert value == tag and isinstance(value, str)
 
 
-@pytest.mark.parametrize("commit", ["1234567", "0123456789012345678901234567890123456789", "1234e56", "00000e1"])
+@pytest.mark.parametrize(
+    "commit", ["1234567", "0123456789012345678901234567890123456789", "1234e56", "00000e1"]
+)
 def test_commits_always_read_back_as_strings(commit: str) -> None:
     new = write_block(CANONICAL, block(commit=commit))
     for version in ("1.1", "1.2"):
@@ -280,19 +299,41 @@ def test_scaffold_needs_a_name() -> None:
             "spec:\n  values: {}\n",
             r"alias bomb",
         ),
-        (HEADER + "    global:\n      x: 1\n", r"spec.values.global exists but the generated banner is missing"),
         (
-            HEADER + "    annotations: {}\n" + CANONICAL[len(HEADER) :].replace("    annotations:\n", "    other:\n"),
+            HEADER + "    global:\n      x: 1\n",
+            r"spec.values.global exists but the generated banner is missing",
+        ),
+        (
+            HEADER
+            + "    annotations: {}\n"
+            + CANONICAL[len(HEADER) :].replace("    annotations:\n", "    other:\n"),
             r"image.yaml:8: spec.values.annotations is above the generated banner",
         ),
-        (CANONICAL + CANONICAL[len(HEADER) :].replace("global", "x").replace("annotations", "y"), "banner twice"),
-        (CANONICAL.replace("tag: dev-9f8e7d6", "tag: |\n          dev"), "global.image.tag must be a single-line value"),
-        (CANONICAL.replace("    global:\n      image:", "    global:\n      image: &i"), "anchor, alias or tag"),
-        (CANONICAL.replace("      image:\n        tag: dev-9f8e7d6\n        digest: " + DIGEST_B, "      image: dev"), "global.image must be a mapping"),
+        (
+            CANONICAL + CANONICAL[len(HEADER) :].replace("global", "x").replace("annotations", "y"),
+            "banner twice",
+        ),
+        (
+            CANONICAL.replace("tag: dev-9f8e7d6", "tag: |\n          dev"),
+            "global.image.tag must be a single-line value",
+        ),
+        (
+            CANONICAL.replace("    global:\n      image:", "    global:\n      image: &i"),
+            "anchor, alias or tag",
+        ),
+        (
+            CANONICAL.replace(
+                "      image:\n        tag: dev-9f8e7d6\n        digest: " + DIGEST_B, "      image: dev"
+            ),
+            "global.image must be a mapping",
+        ),
         ("spec:\n  values: {a: 1}\n", "spec.values must be a block mapping"),
         ("kind: HelmRelease\n---\nkind: HelmRelease\n", "cannot tell which HelmRelease"),
         ("", "holds no YAML mapping"),
-        (f"metadata:\n  {BANNER}\n  name: x\nspec:\n  values:\n    a: 1\n", "banner is not inside spec.values"),
+        (
+            f"metadata:\n  {BANNER}\n  name: x\nspec:\n  values:\n    a: 1\n",
+            "banner is not inside spec.values",
+        ),
     ],
 )
 def test_refuses_what_it_cannot_rewrite_safely(text: str, message: str) -> None:
@@ -333,8 +374,18 @@ def test_the_core_imports_no_adapter_and_no_network_library() -> None:
     import sys
 
     code = "import sys, autodeploy.imagefile; print('\\n'.join(sorted(sys.modules)))"
-    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split())
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
     assert "autodeploy.imagefile.rewrite" in loaded
-    adapters = {"autodeploy.github", "autodeploy.registry", "autodeploy.localdir", "autodeploy.gitlocal", "autodeploy.pipeline"}
+    adapters = {
+        "autodeploy.github",
+        "autodeploy.registry",
+        "autodeploy.localdir",
+        "autodeploy.gitlocal",
+        "autodeploy.pipeline",
+    }
     network = {"requests", "urllib3", "github", "docker", "http.client", "socket", "subprocess"}
     assert not loaded & (adapters | network)

@@ -47,7 +47,7 @@ def test_too_deep_is_refused_naming_the_line(text: str, line: int) -> None:
         'x: "\\"' + "{" * DEEP + '"\n',  # an escaped quote does not end it
         "x: 'it''s " + "[" * DEEP + "'\n",
         "# " + "[" * DEEP + "\nx: 1\n",  # inside a comment
-        "x: |\n  " + "[" * DEEP + "\n  \"unclosed\ny: 1\n",  # inside a block scalar
+        "x: |\n  " + "[" * DEEP + '\n  "unclosed\ny: 1\n',  # inside a block scalar
         "x: >-\r\n  " + "{" * DEEP + "\r\ny: 1\r\n",
         deep_block(MAX_DEPTH // 4),
         deep_sequences(MAX_DEPTH * 3 // 5),  # a sequence at its key's column is one level
@@ -74,9 +74,27 @@ def test_the_cli_refuses_a_deep_image_file_with_exit_2_and_one_line(tmp_path: Pa
     image.write_text(text)
     result = subprocess.run(
         [
-            sys.executable, "-m", "autodeploy", "deploy", "--gitops-dir", str(tmp_path / "gitops"),
-            "--app", "a", "--env", "e", "--image", "reg.example/x", "--tag", "1",
-            "--digest", "sha256:" + "a" * 64, "--commit", "b" * 40, "--source-repo", "o/r", "--dry-run",
+            sys.executable,
+            "-m",
+            "autodeploy",
+            "deploy",
+            "--gitops-dir",
+            str(tmp_path / "gitops"),
+            "--app",
+            "a",
+            "--env",
+            "e",
+            "--image",
+            "reg.example/x",
+            "--tag",
+            "1",
+            "--digest",
+            "sha256:" + "a" * 64,
+            "--commit",
+            "b" * 40,
+            "--source-repo",
+            "o/r",
+            "--dry-run",
         ],
         capture_output=True,
         text=True,

@@ -97,7 +97,12 @@ def image_files(draw: st.DrawFn) -> tuple[str, str, str]:
     step = draw(st.sampled_from([2, 4]))
     indent = 2 * step
     head = [draw(st.sampled_from(["---", "# owned by people", ""]))] if draw(st.booleans()) else []
-    head += ["apiVersion: helm.toolkit.fluxcd.io/v2", "kind: HelmRelease", "metadata:", f"{' ' * step}name: my-api"]
+    head += [
+        "apiVersion: helm.toolkit.fluxcd.io/v2",
+        "kind: HelmRelease",
+        "metadata:",
+        f"{' ' * step}name: my-api",
+    ]
     entries = draw(people_entries(indent, step))
     old = draw(st.one_of(st.none(), BLOCKS))
     empty = old is None and draw(st.sampled_from(["", "", " {}", " ~", " {}  # none yet"]))
@@ -111,11 +116,11 @@ def image_files(draw: st.DrawFn) -> tuple[str, str, str]:
         pad = " " * indent
         middle = BANNER + draw(st.sampled_from(["", "#"]))
         block_lines = [pad + RULE, pad + middle, pad + RULE, f"{pad}# GITHUB_REPOSITORY: {old.source_repo}"]
-        block_lines += [f"{pad}global:", f"{pad}{' ' * step}image:", f"{pad}{' ' * 2 * step}tag: \"{old.tag}\""]
+        block_lines += [f"{pad}global:", f"{pad}{' ' * step}image:", f'{pad}{" " * 2 * step}tag: "{old.tag}"']
         if draw(st.booleans()):
             block_lines.append(f"{pad}{' ' * 2 * step}digest: {old.digest}")
         block_lines += [f"{pad}annotations:", f"{pad}{' ' * step}GITHUB_REPO_URL: {old.repo_url}"]
-        block_lines.append(f"{pad}{' ' * step}GITHUB_COMMIT_HASH: \"{old.commit}\"")
+        block_lines.append(f'{pad}{" " * step}GITHUB_COMMIT_HASH: "{old.commit}"')
     tail = draw(trailing_comments(0, indent - 1)) if old is None else []
     tail += draw(st.sampled_from([[], [f"{' ' * step}interval: 1h"], ["---", "kind: ConfigMap"]]))
     newline = draw(st.sampled_from(["\n", "\r\n"]))
@@ -152,12 +157,17 @@ def test_only_the_block_changes(case: tuple[str, str, str], new: Block) -> None:
     assert read_block(result) == new
     for version in ((1, 1), (1, 2)):
         old_doc, new_doc = load(text, version)[0], load(result, version)[0]
-        assert {k: v for k, v in new_doc.items() if k != "spec"} == {k: v for k, v in old_doc.items() if k != "spec"}
+        assert {k: v for k, v in new_doc.items() if k != "spec"} == {
+            k: v for k, v in old_doc.items() if k != "spec"
+        }
         old_values = (old_doc.get("spec") or {}).get("values") or {}
         new_values = new_doc["spec"]["values"]
         assert without_block(new_values) == without_block(old_values)
         assert new_values["global"]["image"] == {"tag": new.tag, "digest": new.digest}
-        assert new_values["annotations"] == {"GITHUB_REPO_URL": new.repo_url, "GITHUB_COMMIT_HASH": new.commit}
+        assert new_values["annotations"] == {
+            "GITHUB_REPO_URL": new.repo_url,
+            "GITHUB_COMMIT_HASH": new.commit,
+        }
 
 
 @settings(max_examples=300, deadline=None)

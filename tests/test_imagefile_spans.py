@@ -103,7 +103,9 @@ def test_comments_after_spec_stay_above_a_new_values_key() -> None:
 )
 def test_an_empty_placeholder_becomes_the_block_mapping(line: str, becomes: str) -> None:
     text = "kind: HelmRelease\nspec:\n" + line + "  interval: 1h\n"
-    assert write_block(text, FIRST) == "kind: HelmRelease\nspec:\n" + becomes + block_at(4) + "  interval: 1h\n"
+    assert (
+        write_block(text, FIRST) == "kind: HelmRelease\nspec:\n" + becomes + block_at(4) + "  interval: 1h\n"
+    )
     assert deploy_twice(text) == "deployed"
 
 
@@ -121,13 +123,28 @@ def test_an_empty_generated_key_is_filled() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("kind: HelmRelease\nspec:\n  values: {replicas: 2}\n", r"image.yaml:3: spec.values must be a block mapping; write it one key a line"),
-        ("kind: HelmRelease\nspec: {values: {}}\n", r"image.yaml:2: spec must be a block mapping; write it one key a line"),
+        (
+            "kind: HelmRelease\nspec:\n  values: {replicas: 2}\n",
+            r"image.yaml:3: spec.values must be a block mapping; write it one key a line",
+        ),
+        (
+            "kind: HelmRelease\nspec: {values: {}}\n",
+            r"image.yaml:2: spec must be a block mapping; write it one key a line",
+        ),
         ("kind: HelmRelease\nspec:\n  values: [a]\n", r"image.yaml:3: spec.values must be a block mapping$"),
-        ("base: &v\n  a: 1\nkind: HelmRelease\nspec:\n  values: *v\n", r"image.yaml:5: spec.values is an alias"),
-        ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n", r"image.yaml:2: is a Kustomization, not a HelmRelease"),
+        (
+            "base: &v\n  a: 1\nkind: HelmRelease\nspec:\n  values: *v\n",
+            r"image.yaml:5: spec.values is an alias",
+        ),
+        (
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+            r"image.yaml:2: is a Kustomization, not a HelmRelease",
+        ),
         ("kind: ConfigMap\n---\nkind: Secret\n", r"image.yaml: holds 2 documents and none is a HelmRelease"),
-        ("kind: HelmRelease\nspec:\n  values:\n    a: &x 1\n    b: &x 2\n", r"image.yaml:5: invalid YAML: an anchor name is used a second time \(first on line 4\)"),
+        (
+            "kind: HelmRelease\nspec:\n  values:\n    a: &x 1\n    b: &x 2\n",
+            r"image.yaml:5: invalid YAML: an anchor name is used a second time \(first on line 4\)",
+        ),
     ],
 )
 def test_refusals_name_the_line_and_what_to_do(text: str, message: str) -> None:

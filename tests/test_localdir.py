@@ -66,7 +66,10 @@ def test_a_symlink_inside_the_repo_is_followed(gitops: Path) -> None:
     link = gitops / "my-api/qa"
     link.mkdir()
     os.symlink(shared, link / "image.yaml")
-    assert LocalDir(str(gitops)).read(["my-api/qa/image.yaml"], branch="b").files["my-api/qa/image.yaml"] == shared.read_text()
+    assert (
+        LocalDir(str(gitops)).read(["my-api/qa/image.yaml"], branch="b").files["my-api/qa/image.yaml"]
+        == shared.read_text()
+    )
 
 
 def test_not_a_directory(tmp_path: Path) -> None:

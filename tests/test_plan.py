@@ -23,7 +23,9 @@ def target(app: str = "my-api", env: str = "staging", tag: str = "1.4.0") -> Tar
 
 
 def request(*targets: Target, **kwargs: object) -> DeployRequest:
-    return DeployRequest(targets=targets or (target(),), commit=COMMIT, source_repo="my-team/my-api", **kwargs)  # type: ignore[arg-type]
+    return DeployRequest(
+        targets=targets or (target(),), commit=COMMIT, source_repo="my-team/my-api", **kwargs
+    )  # type: ignore[arg-type]
 
 
 def example_facts(*paths: str) -> Facts:
@@ -87,7 +89,9 @@ def test_commit_message_names_old_and_new_tag() -> None:
 
 
 def test_rollback_title_and_reason() -> None:
-    req = request(target(env="production", tag="1.2.0"), rollback=True, reason="login broken", allow_downgrade=True)
+    req = request(
+        target(env="production", tag="1.2.0"), rollback=True, reason="login broken", allow_downgrade=True
+    )
     result = plan_deploy(req, example_facts("my-api/production/image.yaml"))
     assert result.title == "Rollback my-api in production to 1.2.0"
     assert result.commit_message == "deploy(my-api): production 1.3.0 -> 1.2.0\n\nRollback: login broken"
@@ -129,13 +133,20 @@ def test_scaffolds_a_missing_file_from_the_base_release() -> None:
 
 
 def test_a_missing_environment_lists_the_ones_there_are() -> None:
-    facts = Facts(files={"my-api/prod/image.yaml": None}, listings={"my-api": ("base", "production", "staging")})
-    with pytest.raises(InputError, match=r"my-api/prod/ does not exist; the directories in my-api/ are: base, production, staging"):
+    facts = Facts(
+        files={"my-api/prod/image.yaml": None}, listings={"my-api": ("base", "production", "staging")}
+    )
+    with pytest.raises(
+        InputError,
+        match=r"my-api/prod/ does not exist; the directories in my-api/ are: base, production, staging",
+    ):
         plan_deploy(request(target(env="prod")), facts)
 
 
 def test_a_missing_app_says_what_to_check() -> None:
-    facts = Facts(files={"nope/staging/image.yaml": None, "nope/base/release.yaml": None}, listings={"nope": None})
+    facts = Facts(
+        files={"nope/staging/image.yaml": None, "nope/base/release.yaml": None}, listings={"nope": None}
+    )
     with pytest.raises(InputError, match="check --app, --env and --path-template"):
         plan_deploy(request(target(app="nope")), facts)
 
@@ -149,7 +160,10 @@ def test_downgrade_guard(relation: Relation, skipped: bool) -> None:
     result = plan_deploy(request(), facts)
     assert bool(result.skipped) is skipped
     if skipped:
-        assert "newer than 4e5f6a7b8c9d" in result.skipped[0].reason and "--allow-downgrade" in result.skipped[0].reason
+        assert (
+            "newer than 4e5f6a7b8c9d" in result.skipped[0].reason
+            and "--allow-downgrade" in result.skipped[0].reason
+        )
         assert not result.changes
 
 

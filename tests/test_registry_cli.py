@@ -147,7 +147,6 @@ class FakeDockerEngine:
                 engine.asked.append(name)
                 self._reply(*engine.answers.get(name, (404, {"message": f"no such image: {name}"})))
 
-
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"tcp://127.0.0.1:{self.server.server_address[1]}"
 

@@ -119,11 +119,13 @@ class Client:
         body: Any = None,
         allow: Collection[int] = (),
         needs: str = "",
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """Send one request, retried within the bounds; `doing` names it in errors ("reading x in o/r")."""
+        """Send one request, retried within the bounds; `doing` names it in errors ("reading x in o/r").
+        `headers` are sent as well (If-None-Match, for a conditional GET)."""
         try:
             with transport.guard(self.budget):
-                return self._request(verb, path, doing, params, body, allow, needs)
+                return self._request(verb, path, doing, params, body, allow, needs, headers)
         except transport.OutOfTime as exc:
             raise self._out_of_time(doing) from exc
 
@@ -136,10 +138,11 @@ class Client:
         body: Any,
         allow: Collection[int],
         needs: str,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         for attempt in range(1, self.options.max_attempts + 1):
             try:
-                response = self._send(verb, path, params, body)
+                response = self._send(verb, path, params, body, headers)
             except (requests.RequestException, OSError) as exc:
                 if transport.ran_out(self.budget, exc):
                     raise self._out_of_time(doing) from exc
@@ -218,13 +221,20 @@ class Client:
             )
         return GitHubError(f"{doing}: GitHub answered {status}: {message}")
 
-    def _send(self, verb: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Response:
+    def _send(
+        self,
+        verb: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        extra: Mapping[str, str] | None = None,
+    ) -> Response:
         self.requests += 1
         status, headers, output = self._github.requester.requestJson(
             verb,
             path,
             parameters=dict(params) if params else None,
-            headers={"Accept": "application/vnd.github+json"},
+            headers={"Accept": "application/vnd.github+json", **(extra or {})},
             input=body,
         )
         lowered = {str(k).lower(): str(v) for k, v in headers.items()}

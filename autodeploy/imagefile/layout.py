@@ -193,9 +193,7 @@ def pick_document(docs: list[Node], lines: Lines, path: str) -> Node:
     if len(mappings) == 1 and field(mappings[0], "kind") in {None, "HelmRelease"}:
         return mappings[0]
     with_banner = [
-        doc
-        for doc in mappings
-        if find_banners(lines.text, lines.at(doc.start_mark), lines.at(doc.end_mark))
+        doc for doc in mappings if find_banners(lines.text, lines.at(doc.start_mark), lines.at(doc.end_mark))
     ]
     releases = with_banner or [doc for doc in mappings if field(doc, "kind") == "HelmRelease"]
     if len(mappings) == 1 and not releases:

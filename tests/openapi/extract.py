@@ -36,7 +36,7 @@ OPERATIONS = {
     "/repos/{owner}/{repo}/compare/{basehead}": ["get"],
     "/repos/{owner}/{repo}/merges": ["post"],
     "/repos/{owner}/{repo}/pulls": ["get", "post"],
-    "/repos/{owner}/{repo}/pulls/{pull_number}": ["patch"],
+    "/repos/{owner}/{repo}/pulls/{pull_number}": ["get", "patch"],
     "/repos/{owner}/{repo}/pulls/{pull_number}/merge": ["put"],
     "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers": ["post"],
     "/repos/{owner}/{repo}/issues/{issue_number}/labels": ["post"],
@@ -44,6 +44,10 @@ OPERATIONS = {
     "/app/installations/{installation_id}/access_tokens": ["post"],
     "/installation/token": ["delete"],
     "/repos/{owner}/{repo}/issues/{issue_number}/assignees": ["post"],
+    # commit statuses (Flux's notification-controller posts them; the wait reads them)
+    "/repos/{owner}/{repo}/statuses/{sha}": ["post"],
+    "/repos/{owner}/{repo}/commits/{ref}/status": ["get"],
+    "/repos/{owner}/{repo}/commits/{ref}/statuses": ["get"],
 }
 
 
