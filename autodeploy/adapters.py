@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from autodeploy.github.api import RepoApi
     from autodeploy.github.client import Client
     from autodeploy.matrix import Fleet
+    from autodeploy.promotion import HealthFacts
     from autodeploy.registry import Resolved
 
 
@@ -45,6 +46,7 @@ def open_adapters(
         repo: GitopsRepo = connection.repo(pull or PullOptions())
         files: FileHistory = connection.file_history()
         fleet: Fleet = connection.fleet()
+        health: HealthFacts | None = connection.health()
     else:
         assert location.gitops_dir is not None
         from autodeploy.localdir import LocalDir
@@ -53,6 +55,7 @@ def open_adapters(
         repo = LocalDir(location.gitops_dir)
         files = LocalFiles(location.gitops_dir)
         fleet = LocalFleet(location.gitops_dir)
+        health = None  # Flux's statuses and Deployments are on GitHub only
     history = None
     if guard:
         sources: list[SourceHistory] = [SourceClone(source_dir)]
@@ -68,6 +71,7 @@ def open_adapters(
         deadline=deadline,
         close=close,
         fleet=fleet,
+        health=health,
     )
 
 
@@ -212,6 +216,11 @@ class Connection:
         from autodeploy.github.fleet import GitHubFleet
 
         return GitHubFleet(self.api(), self.options.base_branch)
+
+    def health(self) -> HealthFacts:
+        from autodeploy.github.health import GitHubHealth
+
+        return GitHubHealth(self.api(), self.options.base_branch, self.guard_client)
 
     def source_history(self) -> SourceHistory:
         from autodeploy.github.guard import CompareHistory

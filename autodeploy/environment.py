@@ -56,6 +56,7 @@ class Environment:
     actions_token: str | None = field(default=None, repr=False)  # GITHUB_TOKEN
     app_id: str | None = None  # AUTODEPLOY_APP_ID
     app_private_key: str | None = field(default=None, repr=False)  # AUTODEPLOY_APP_PRIVATE_KEY
+    deployment_token: str | None = field(default=None, repr=False)  # AUTODEPLOY_DEPLOYMENT_TOKEN
     registry_username: str | None = None  # AUTODEPLOY_REGISTRY_USERNAME
     registry_password: str | None = field(default=None, repr=False)  # AUTODEPLOY_REGISTRY_PASSWORD
     docker_config: str | None = None  # DOCKER_CONFIG
@@ -102,6 +103,7 @@ class Environment:
             actions_token=get("GITHUB_TOKEN"),
             app_id=get("AUTODEPLOY_APP_ID"),
             app_private_key=get("AUTODEPLOY_APP_PRIVATE_KEY"),
+            deployment_token=get("AUTODEPLOY_DEPLOYMENT_TOKEN"),
             registry_username=get("AUTODEPLOY_REGISTRY_USERNAME"),
             registry_password=env.get("AUTODEPLOY_REGISTRY_PASSWORD") or None,
             docker_config=get("DOCKER_CONFIG"),

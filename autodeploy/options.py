@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from autodeploy.deployment import DEFAULT_ENVIRONMENT_TEMPLATE, DEFAULT_PRODUCTION
 from autodeploy.environment import PushEvent
 from autodeploy.imageref import ImageRef
 from autodeploy.plan import Settings, Target
@@ -43,6 +44,16 @@ class GitHubOptions:
     guard_credentials: Credentials | None = None  # for the source repo's history; None: `credentials`
     push: PushEvent | None = None  # answers the downgrade guard without a request, when it can
     max_wait: float = DEFAULT_GITHUB_MAX_WAIT
+
+
+@dataclass(frozen=True)
+class DeploymentOptions:
+    """GitHub Deployments in the application repository (--deployment, input deployment: true)."""
+
+    credentials: Credentials  # who writes them: github.credentials.for_deployments
+    environment_template: str = DEFAULT_ENVIRONMENT_TEMPLATE  # --deployment-environment
+    production: tuple[str, ...] = DEFAULT_PRODUCTION  # --production-environment GLOBs
+    environment_url: str | None = None  # --environment-url, with {app} and {env}
 
 
 @dataclass(frozen=True)

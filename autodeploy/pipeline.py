@@ -270,16 +270,20 @@ def promote(options: PromoteOptions, adapters: Adapters) -> Promoted:
     if not chosen:
         return Promoted(None, same)
     verdicts: dict[str, Verdict] = {}
-    if options.require_healthy:
+    if options.require_healthy or adapters.health is not None:
+        # A failed version is refused even with the gate off; the gate refuses an unknown one too.
         with report.group(f"check the health of what runs in {source}"):
             verdicts = _health(options, adapters.health, chosen)
+        refuse = {promotion.Health.FAILED} | (
+            {promotion.Health.UNKNOWN} if options.require_healthy else set()
+        )
         refused = [
-            promotion.refusal(c, verdicts[c.app], source)
-            for c in chosen
-            if verdicts[c.app].health is not promotion.Health.HEALTHY
+            promotion.refusal(c, verdicts[c.app], source) for c in chosen if verdicts[c.app].health in refuse
         ]
         if refused:
             raise UnhealthyError("; ".join(refused))
+    else:
+        report.info(f"the health of what runs in {source} was not checked (--no-require-healthy)")
     promoted = promotion.targets(chosen, source_env=source, target_env=target, image=options.image)
     if options.registry_check:
         with report.group("check that the registry still holds each digest"):

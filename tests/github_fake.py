@@ -47,6 +47,7 @@ from github_fake_statuses import StatusesMixin, StatusRecord, latest_states, rec
 import pytest
 import requests
 import responses
+from github_fake_deployments import DeploymentsMixin
 
 API = "https://api.github.com"
 TOKEN = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB"  # the token the fake accepts in the tests
@@ -347,7 +348,7 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-class FakeGitHub(StatusesMixin, FleetRoutes):
+class FakeGitHub(StatusesMixin, DeploymentsMixin, FleetRoutes):
     """Handlers of a topic live in a mixin (tests/github_fake_<topic>.py) that declares its routes in
     a ROUTES class attribute: {(method, template): (handler method, (permission, level))}; such a
     handler is called with (repo, params, query, body, request headers) and returns (status, answer,

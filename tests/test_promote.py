@@ -69,7 +69,7 @@ def test_promote_copies_the_staging_block_into_a_release_pull_request(
     assert f"compare/{world.commits[1]}...{world.commits[2]}" in pull.body
     [promotion] = found["promotions"]
     assert promotion["old_tag"] == "1.0.0" and promotion["tag"] == "1.1.0" and promotion["changed"]
-    assert promotion["source_since"].startswith("2026-") and promotion["health"] is None
+    assert promotion["source_since"].startswith("2026-") and promotion["health"] == "unknown"
 
 
 def test_all_gathers_every_app_that_differs_in_one_commit(
@@ -149,7 +149,7 @@ def test_the_gate_refuses_without_a_verdict_and_names_the_way_out(
     staged(world, "api", "1.1.0", 2)
     assert cli.main([*PROMOTE, "--app", "api"]) == 1
     err = capsys.readouterr().err
-    assert "--no-require-healthy" in err and err.count("\n") == 1
+    assert "--no-require-healthy" in err and err.count("autodeploy: error:") == 1
     assert "prod-release" not in world.gitops.refs
 
 

@@ -14,7 +14,9 @@ from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
     DEFAULT_GITHUB_MAX_WAIT,
+    DeploymentOptions,
     DeployOptions,
+    GitHubOptions,
     Location,
     PullOptions,
     RollbackOptions,
@@ -79,6 +81,16 @@ BOOLEANS = (
     "commit-from-image",
 )
 SECRETS = ("token", "github-token", "private-key", "registry-password")
+# GitHub Deployments in the application repository: for the actions that wait to declare (with these
+# defaults in their action.yml) and read with `deployment_options`.
+DEPLOYMENT_INPUTS: Mapping[str, str] = {
+    "deployment": "false",
+    "deployment-environment": "",
+    "production-environment": "",
+    "environment-url": "",
+    "deployment-token": "",
+}
+DEPLOYMENT_SECRETS = ("deployment-token",)
 ONLY_FOR = {
     "digest": "deploy",
     "targets": "deploy",
@@ -94,17 +106,17 @@ MERGE_METHODS = ("merge", "squash", "rebase")
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0", ""}
 
 
-def read_inputs(environ: Mapping[str, str]) -> dict[str, str]:
+def read_inputs(environ: Mapping[str, str], declared: Mapping[str, str] = INPUTS) -> dict[str, str]:
     """Every declared input, as the runner passes it (`INPUT_GITOPS-REPO`) or with underscores
     (`INPUT_GITOPS_REPO`, handier with `docker run -e`); missing ones take action.yml's default.
-    Secrets are masked here, first of all."""
+    Secrets are masked here, first of all. An action that waits declares {**INPUTS, **DEPLOYMENT_INPUTS}."""
     values = {}
-    for name, default in INPUTS.items():
+    for name, default in declared.items():
         key = f"INPUT_{name.upper()}"
         value = environ.get(key, environ.get(key.replace("-", "_")))
         values[name] = default if value is None else value.strip()
-    for name in SECRETS:
-        if values[name]:
+    for name in (*SECRETS, *DEPLOYMENT_SECRETS):
+        if values.get(name):
             report.secret(values[name])
     return values
 
@@ -198,7 +210,7 @@ def options(
 def _check_plain(inputs: Mapping[str, str]) -> None:
     """No input but a secret may hold control or bidi characters, newlines between list items aside."""
     for name, value in inputs.items():
-        if name not in SECRETS:
+        if name not in SECRETS and name not in DEPLOYMENT_SECRETS:
             for line in value.splitlines():
                 validate.plain(f"input {name}", line)
 
@@ -215,16 +227,47 @@ def _location(inputs: Mapping[str, str], env: Environment) -> Location:
         repo = validate.source_repo(repo)
     except InputError:
         raise InputError(f"input gitops-repo {repo!r} is not of the form OWNER/NAME") from None
-    secrets = credentials.Secrets(
+    github = credentials.github_options(
+        repo, _secrets(inputs, env), env, base=inputs["base-branch"] or None, max_wait=DEFAULT_GITHUB_MAX_WAIT
+    )
+    return Location(github=github)
+
+
+def _secrets(inputs: Mapping[str, str], env: Environment) -> credentials.Secrets:
+    return credentials.Secrets(
         token=inputs["token"] or env.github_token,
         actions_token=inputs["github-token"] or env.actions_token,
         app_id=inputs["client-id"] or inputs["app-id"] or env.app_id,
         private_key=inputs["private-key"] or env.app_private_key,
+        deployment_token=inputs.get("deployment-token") or env.deployment_token,
     )
-    github = credentials.github_options(
-        repo, secrets, env, base=inputs["base-branch"] or None, max_wait=DEFAULT_GITHUB_MAX_WAIT
+
+
+def deployment_options(
+    inputs: Mapping[str, str], env: Environment, github: GitHubOptions | None
+) -> DeploymentOptions | None:
+    """The GitHub Deployments the DEPLOYMENT_INPUTS ask for; None unless `deployment: true`."""
+    values = {name: inputs.get(name, default) for name, default in DEPLOYMENT_INPUTS.items()}
+    for name, value in values.items():
+        if name not in DEPLOYMENT_SECRETS:
+            validate.plain(f"input {name}", value.replace("\n", " "))
+    if not _bool("deployment", values["deployment"]):
+        given = [name for name in DEPLOYMENT_INPUTS if name != "deployment" and values[name]]
+        if given:
+            raise InputError(f"input {given[0]} applies to deployment: true only")
+        return None
+    if github is None:
+        raise InputError(
+            "input deployment needs gitops-repo: a deployment follows the pull request on GitHub"
+        )
+    return credentials.deployment_options(
+        _secrets(inputs, env),
+        github.credentials,
+        template=values["deployment-environment"] or None,
+        production=_list(values["production-environment"]),
+        environment_url=values["environment-url"] or None,
+        names=lambda name: f"input {name}",
     )
-    return Location(github=github)
 
 
 def _envs(inputs: Mapping[str, str], env: Environment) -> list[str]:

@@ -13,6 +13,7 @@ from autodeploy.errors import InputError
 from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
+    DeploymentOptions,
     DeployOptions,
     GitHubOptions,
     HistoryOptions,
@@ -141,7 +142,7 @@ def status(args: argparse.Namespace, env: Environment) -> StatusOptions:
 
 
 def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
-    from autodeploy import flux
+    from autodeploy import deployment, flux
 
     if not args.app and not args.all:
         raise InputError("give --app APP (repeatable) or --all")
@@ -158,7 +159,7 @@ def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
         from autodeploy.promotion import image_for
 
         image_for(args.image, "app")
-    _deployment_environment(args.deployment_environment)
+    deployment.check_template(args.deployment_environment, "--deployment-environment")
     return PromoteOptions(
         location=location(args, env),
         source_env=source,
@@ -175,15 +176,6 @@ def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
         run_url=env.run_url,
         write=write(args, env, dry_run=args.dry_run),
     )
-
-
-def _deployment_environment(template: str) -> None:
-    rest = template.replace("{app}", "").replace("{env}", "")
-    if not template.strip() or "{" in rest or "}" in rest:
-        raise InputError(
-            f"--deployment-environment {template!r}: a name with {{app}} and {{env}} as its only placeholders"
-        )
-    validate.plain("--deployment-environment", template)
 
 
 def resolve(args: argparse.Namespace, env: Environment) -> ResolveOptions:
@@ -222,6 +214,40 @@ def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptio
         max_wait=args.github_max_wait,
         private_key_file=args.private_key_file,
         installation_id=args.app_installation_id,
+    )
+
+
+def deployment(
+    args: argparse.Namespace, env: Environment, github: GitHubOptions | None
+) -> DeploymentOptions | None:
+    """The GitHub Deployments parser.deployment_flags asks for; None without --deployment."""
+    from autodeploy.github import credentials
+
+    if not args.deployment:
+        given = [
+            flag
+            for flag, value in (
+                ("--deployment-environment", args.deployment_environment),
+                ("--production-environment", args.production_environment),
+                ("--environment-url", args.environment_url),
+            )
+            if value
+        ]
+        if given:
+            raise InputError(f"{given[0]} applies to --deployment only")
+        return None
+    if github is None:
+        raise InputError("--deployment needs --gitops-repo: a deployment follows the pull request on GitHub")
+    secrets = credentials.Secrets(
+        token=env.github_token, actions_token=env.actions_token, deployment_token=env.deployment_token
+    )
+    return credentials.deployment_options(
+        secrets,
+        github.credentials,
+        template=args.deployment_environment,
+        production=args.production_environment,
+        environment_url=args.environment_url,
+        names=lambda name: f"--{name}",
     )
 
 

@@ -433,3 +433,36 @@ def _github(parser: argparse.ArgumentParser, *, pull_requests: bool = False) -> 
         help="spend at most this long on GitHub in all: connecting, reading, rate limits and retries "
         "(default: %(default)s)",
     )
+
+
+def deployment_flags(parser: argparse.ArgumentParser) -> None:
+    """GitHub Deployments in the application repository, for the commands that wait to attach."""
+    group = parser.add_argument_group(
+        "GitHub Deployments (in the application repository, written with $AUTODEPLOY_DEPLOYMENT_TOKEN, "
+        "else $GITHUB_TOKEN, else the GitOps credentials; the token needs `deployments: write` there)"
+    )
+    group.add_argument(
+        "--deployment",
+        action="store_true",
+        help="record the deploy as a GitHub Deployment of the source commit: queued when the pull "
+        "request opens, in progress when it merges, success or failure from Flux",
+    )
+    group.add_argument(
+        "--deployment-environment",
+        metavar="TEMPLATE",
+        help="the deployment's environment name, from {app} and {env} (default: {env}; e.g. {app}-{env})",
+    )
+    group.add_argument(
+        "--production-environment",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="environments (the name or the env) GitHub marks as production; repeatable "
+        "(default: production)",
+    )
+    group.add_argument(
+        "--environment-url",
+        metavar="URL",
+        help="where the environment runs, shown on the deployment, from {app} and {env} "
+        "(e.g. https://{env}.example.com)",
+    )

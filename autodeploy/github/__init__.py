@@ -14,6 +14,7 @@
     derive       pure: a branch's file from the base's and the pull request's hidden state
     guard        the downgrade guard's SourceHistory through the source repo's compare API
     files        FileHistory (versions of a file) through the commits API
+    deployments  GitHub Deployments and their statuses in the application repository
 
 Only the pure modules are imported on the local path: `autodeploy.adapters` imports the rest lazily.
 """

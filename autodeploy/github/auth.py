@@ -6,6 +6,8 @@ token is registered with `report.secret()` at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from autodeploy import report
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github.client import Client
@@ -13,24 +15,39 @@ from autodeploy.github.connection import ClientOptions
 from autodeploy.github.credentials import ENV_ACTIONS_TOKEN, ENV_TOKEN, App, Credentials
 
 TOKEN_PERMISSIONS = {"contents": "write", "pull_requests": "write"}
+DEPLOYMENT_PERMISSIONS = {"deployments": "write"}  # on the application repository, when asked for
+_NEEDS = {
+    "contents": "Contents",
+    "pull_requests": "Pull requests",
+    "deployments": "Deployments",
+}
 TOKEN_HINT = f"check the token in {ENV_TOKEN} or {ENV_ACTIONS_TOKEN} (wrong, expired or revoked?)"
 APP_HINT = "check --app-id and the App's private key (was the key revoked?)"
 
 
-def client_for(credentials: Credentials, repo: str, options: ClientOptions) -> Client:
-    """A client for `repo`; for an App, after minting an installation token (two requests)."""
+def client_for(
+    credentials: Credentials,
+    repo: str,
+    options: ClientOptions,
+    *,
+    permissions: Mapping[str, str] = TOKEN_PERMISSIONS,
+) -> Client:
+    """A client for `repo`; for an App, after minting an installation token with `permissions` on
+    `repo` alone (two requests)."""
     from github.Auth import Token
 
     if credentials.app is None:
         assert credentials.token is not None
         return Client(Token(credentials.token), options, credentials_hint=TOKEN_HINT)
-    token, granted = installation_token(credentials.app, repo, options)
+    token, granted = installation_token(credentials.app, repo, options, permissions=permissions)
     client = Client(Token(token), options, credentials_hint=APP_HINT)
     client.granted = granted
     return client
 
 
-def installation_token(app: App, repo: str, options: ClientOptions) -> tuple[str, dict[str, str]]:
+def installation_token(
+    app: App, repo: str, options: ClientOptions, *, permissions: Mapping[str, str] = TOKEN_PERMISSIONS
+) -> tuple[str, dict[str, str]]:
     """A token for the App's installation on `repo`, and the permissions GitHub granted it."""
     from github.Auth import AppAuth
 
@@ -51,8 +68,10 @@ def installation_token(app: App, repo: str, options: ClientOptions) -> tuple[str
         f"/app/installations/{installation}/access_tokens",
         doing=doing,
         # Least privilege, as actions/create-github-app-token does: this repository, these permissions.
-        body={"repositories": [repo.split("/", 1)[1]], "permissions": dict(TOKEN_PERMISSIONS)},
-        needs="the App's permissions: Contents and Pull requests, read and write",
+        body={"repositories": [repo.split("/", 1)[1]], "permissions": dict(permissions)},
+        needs="the App's permissions: "
+        + " and ".join(_NEEDS.get(name, name) for name in permissions)
+        + ", read and write",
     )
     token = minted.data.get("token") if isinstance(minted.data, dict) else None
     if not isinstance(token, str) or not token:

@@ -9,6 +9,7 @@ Action's `private-key` input). Every token and key is registered with `report.se
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,13 +17,16 @@ from autodeploy import report, validate
 from autodeploy.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from autodeploy.environment import Environment
-    from autodeploy.options import GitHubOptions
+    from autodeploy.options import DeploymentOptions, GitHubOptions
 
 _CLIENT_ID_RE = re.compile(r"Iv[0-9A-Za-z.]{4,40}")
 ENV_TOKEN = "AUTODEPLOY_GITHUB_TOKEN"
 ENV_ACTIONS_TOKEN = "GITHUB_TOKEN"
 ENV_APP_KEY = "AUTODEPLOY_APP_PRIVATE_KEY"
+ENV_DEPLOYMENT_TOKEN = "AUTODEPLOY_DEPLOYMENT_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,14 @@ class Secrets:
     actions_token: str | None = field(default=None, repr=False)
     app_id: str | None = None
     private_key: str | None = field(default=None, repr=False)
+    deployment_token: str | None = field(default=None, repr=False)  # the input deployment-token
 
 
 def choose(
     secrets: Secrets, *, private_key_file: str | None = None, installation_id: int | None = None
 ) -> Credentials:
     """The credentials for the GitOps repo; raises InputError when there are none."""
-    for value in (secrets.token, secrets.actions_token, secrets.private_key):
+    for value in (secrets.token, secrets.actions_token, secrets.private_key, secrets.deployment_token):
         if value:
             report.secret(value)
     if secrets.app_id:
@@ -84,6 +89,31 @@ def for_source_repo(secrets: Secrets, gitops: Credentials) -> Credentials:
     if token and gitops.source != ENV_ACTIONS_TOKEN:
         return Credentials(ENV_ACTIONS_TOKEN, token=token)
     return gitops
+
+
+def for_deployments(secrets: Secrets, gitops: Credentials) -> Credentials:
+    """Who writes GitHub Deployments in the application repository: the deployment token (input
+    deployment-token, AUTODEPLOY_DEPLOYMENT_TOKEN), else the workflow's own token (GITHUB_TOKEN, which
+    can write the repository it runs in, given `deployments: write`), else the GitOps credentials (a
+    token that reaches both repositories, or the GitHub App, which then mints a token for the
+    application repository with `deployments: write` alone)."""
+    token = (secrets.deployment_token or "").strip()
+    if token:
+        return Credentials(ENV_DEPLOYMENT_TOKEN, token=report.secret(token))
+    return for_source_repo(secrets, gitops)
+
+
+def for_repo(credentials: Credentials, *, chosen_for: str, repo: str) -> Credentials:
+    """`credentials` for `repo`: an App's installation ID, given for `chosen_for`, serves a repository
+    of the same owner only (an installation belongs to one account); another's is looked up."""
+    app = credentials.app
+    if app is None or app.installation_id is None or _owner(chosen_for) == _owner(repo):
+        return credentials
+    return Credentials(credentials.source, app=App(app.app_id, app.private_key, None))
+
+
+def _owner(repo: str) -> str:
+    return repo.split("/", 1)[0].lower()
 
 
 def _private_key(value: str | None, path: str | None) -> str:
@@ -158,4 +188,31 @@ def github_options(
         guard_credentials=for_source_repo(secrets, chosen),
         push=env.push,
         max_wait=max_wait,
+    )
+
+
+def deployment_options(
+    secrets: Secrets,
+    gitops: Credentials,
+    *,
+    template: str | None,
+    production: Sequence[str],
+    environment_url: str | None,
+    names: Callable[[str], str],
+) -> DeploymentOptions:
+    """GitHub Deployments as both entrypoints describe them; `names` spells an option for errors
+    ("--deployment-environment", "input deployment-environment")."""
+    from autodeploy import deployment
+    from autodeploy.options import DeploymentOptions
+
+    globs = tuple(glob.strip() for glob in production if glob.strip())
+    return DeploymentOptions(
+        credentials=for_deployments(secrets, gitops),
+        environment_template=deployment.check_template(
+            template or deployment.DEFAULT_ENVIRONMENT_TEMPLATE, names("deployment-environment")
+        ),
+        production=globs or deployment.DEFAULT_PRODUCTION,
+        environment_url=deployment.check_url(environment_url, names("environment-url"))
+        if environment_url
+        else None,
     )

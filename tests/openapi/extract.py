@@ -48,6 +48,8 @@ OPERATIONS = {
     "/repos/{owner}/{repo}/statuses/{sha}": ["post"],
     "/repos/{owner}/{repo}/commits/{ref}/status": ["get"],
     "/repos/{owner}/{repo}/commits/{ref}/statuses": ["get"],
+    "/repos/{owner}/{repo}/deployments": ["get", "post"],
+    "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses": ["get", "post"],
 }
 
 
