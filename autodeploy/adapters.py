@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from autodeploy.matrix import Fleet
     from autodeploy.promotion import HealthFacts
     from autodeploy.registry import Resolved
+    from autodeploy.waiting import WatchSource
 
 
 def open_adapters(
@@ -72,6 +73,7 @@ def open_adapters(
         close=close,
         fleet=fleet,
         health=health,
+        watch=connection.watch if location.github is not None else None,
     )
 
 
@@ -221,6 +223,10 @@ class Connection:
         from autodeploy.github.health import GitHubHealth
 
         return GitHubHealth(self.api(), self.options.base_branch, self.guard_client)
+    def watch(self) -> WatchSource:
+        from autodeploy.github.watch import GitHubWatch
+
+        return GitHubWatch(self.client(), self.options.repo, self.options.base_branch)
 
     def source_history(self) -> SourceHistory:
         from autodeploy.github.guard import CompareHistory

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from autodeploy import pipeline
+from autodeploy import pipeline, report
 from autodeploy.adapters import RegistryImages, open_adapters
 from autodeploy.options import (
     DeployOptions,
@@ -15,6 +15,8 @@ from autodeploy.options import (
     ResolveOptions,
     RollbackOptions,
     StatusOptions,
+    WaitCommandOptions,
+    WaitOptions,
 )
 from autodeploy.registry.access import RegistryOptions
 from autodeploy.retry import Deadline
@@ -24,12 +26,14 @@ if TYPE_CHECKING:
     from autodeploy.matrix import Matrix
     from autodeploy.pipeline import Adapters, Outcome, Promoted
     from autodeploy.registry import Resolved
+    from autodeploy.waiting import WaitOutcome
 
 
 def deploy(options: DeployOptions) -> Outcome:
-    adapters = _writing(options)
+    adapters = _writing(options, options.wait)
     try:
-        return pipeline.deploy_images(options, adapters)
+        outcome = pipeline.deploy_images(options, adapters)
+        return outcome if options.wait is None else pipeline.wait_after(outcome, options.wait, adapters)
     finally:
         adapters.close()
 
@@ -37,10 +41,81 @@ def deploy(options: DeployOptions) -> Outcome:
 def rollback(options: RollbackOptions) -> Outcome:
     write = options.write
     adapters = open_adapters(
-        options.location, write.registry, pull=write.pull, deadline=_deadline(options.deadline)
+        options.location, write.registry, pull=write.pull, deadline=_deadline(options.deadline, options.wait)
     )
     try:
-        return pipeline.roll_back(options, adapters)
+        outcome = pipeline.roll_back(options, adapters)
+        return outcome if options.wait is None else pipeline.wait_after(outcome, options.wait, adapters)
+    finally:
+        adapters.close()
+
+
+def wait(options: WaitCommandOptions) -> WaitOutcome:
+    """`autodeploy wait`: for a pull request to merge and roll out, or for Flux's verdict on a merged
+    GitOps commit and every deploy it brought (the image files it changed)."""
+    from autodeploy import imagefile, waiting
+    from autodeploy.errors import InputError
+    from autodeploy.flux import context_globs
+    from autodeploy.rollout import WaitTarget, path_matcher
+
+    adapters = open_adapters(
+        options.location, RegistryOptions(), deadline=_deadline(options.deadline, options.wait)
+    )
+    try:
+        if adapters.watch is None:
+            raise InputError("autodeploy wait needs --gitops-repo: Flux's statuses are read from GitHub")
+        watch = adapters.watch()
+        matcher = path_matcher(options.path_template)
+        pull_url = None
+        if options.gitops_commit is not None:
+            base, head = watch.merged_parent(options.gitops_commit), options.gitops_commit
+        else:
+            assert options.pull_request is not None
+            pull, _ = watch.pull(options.pull_request)
+            pull_url = pull.url
+            if pull.merged and pull.merge_commit:
+                base, head = watch.merged_parent(pull.merge_commit), pull.merge_commit
+            else:
+                base, head = pull.base_ref, pull.head_sha
+
+        def wanted(path: str) -> bool:
+            found = matcher(path)
+            return (
+                found is not None and (options.app in (None, found[0])) and (options.env in (None, found[1]))
+            )
+
+        targets = []
+        for path, text in watch.changed_files(base, head, wanted):
+            block = imagefile.read_block(text, path=path)
+            app, env = matcher(path) or ("", "")
+            if block is None or not block.digest:
+                continue
+            targets.append(
+                WaitTarget(
+                    app=app,
+                    env=env,
+                    path=path,
+                    digest=block.digest,
+                    globs=context_globs(options.wait.flux_contexts, app=app, env=env),
+                    tag=block.tag or "",
+                    source_commit=block.commit,
+                    source_repo=block.source_repo,
+                )
+            )
+        if not targets:
+            what = f"commit {head[:12]}" if options.gitops_commit else f"pull request #{options.pull_request}"
+            report.info(f"{what} changed no image file ({options.path_template}): nothing to wait for")
+            return waiting.WaitOutcome.not_waited(f"{what} deploys nothing")
+        for target in targets:
+            report.info(f"waiting for {target.label}: {target.tag} ({target.digest}) in {target.path}")
+        return waiting.wait(
+            watch,
+            targets,
+            options.wait,
+            pull=options.pull_request,
+            pull_url=pull_url,
+            merged_commit=options.gitops_commit,
+        )
     finally:
         adapters.close()
 
@@ -87,7 +162,7 @@ def resolve(options: ResolveOptions) -> tuple[Resolved, ...]:
     return tuple(images.lookup(ref, with_labels=options.with_labels) for ref in options.images)
 
 
-def _writing(options: DeployOptions | PromoteOptions) -> Adapters:
+def _writing(options: DeployOptions | PromoteOptions, wait: WaitOptions | None = None) -> Adapters:
     """The adapters of a command that writes deploys with the downgrade guard."""
     write = options.write
     return open_adapters(
@@ -96,10 +171,13 @@ def _writing(options: DeployOptions | PromoteOptions) -> Adapters:
         pull=write.pull,
         guard=not options.allow_downgrade,
         source_dir=options.source_dir,
-        deadline=_deadline(options.deadline),
+        deadline=_deadline(options.deadline, wait),
     )
 
 
-def _deadline(seconds: float) -> Deadline:
-    """The command's deadline starts when the command does, and every adapter keeps to it."""
+def _deadline(seconds: float, wait: WaitOptions | None = None) -> Deadline:
+    """The command's deadline starts when the command does, and every adapter keeps to it; a wait
+    has --wait-timeout on top."""
+    if wait is not None:
+        return Deadline.after(seconds + wait.timeout, "--deadline and --wait-timeout")
     return Deadline.after(seconds, "--deadline")

@@ -78,6 +78,22 @@ class WriteOptions:
     dry_run: bool = False
 
 
+DEFAULT_WAIT_TIMEOUT = 600.0
+ON_TIMEOUT = ("fail", "warn")
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    """After the pull request is opened: wait for it to merge, then for Flux's verdict."""
+
+    flux_contexts: tuple[str, ...] = ()  # --flux-context globs ({app}, {env}); () is flux.DEFAULT_CONTEXTS
+    timeout: float = DEFAULT_WAIT_TIMEOUT  # --wait-timeout, seconds
+    on_timeout: str = "fail"  # or "warn": exit 0 with a warning
+    deployment: bool = False  # --deployment: record a GitHub Deployment in the application repository
+    environment_url: str | None = None  # the deployment's environment_url
+    max_requests_per_minute: int = 30  # a hard bound on the wait's GitHub requests
+
+
 @dataclass(frozen=True)
 class DeployOptions:
     location: Location
@@ -93,6 +109,7 @@ class DeployOptions:
     default_image: ImageRef | None = None  # --image/--tag, as given (the targets hold it already)
     write: WriteOptions = field(default_factory=WriteOptions)
     deadline: float = DEFAULT_DEADLINE  # --deadline
+    wait: WaitOptions | None = None  # --wait: None, return once the pull request is open
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,21 @@ class RollbackOptions:
     run_url: str | None = None  # the workflow run, for the pull request (GITHUB_SERVER_URL, ..._RUN_ID)
     write: WriteOptions = field(default_factory=WriteOptions)
     deadline: float = DEFAULT_DEADLINE  # --deadline
+    wait: WaitOptions | None = None  # --wait
+
+
+@dataclass(frozen=True)
+class WaitCommandOptions:
+    """`autodeploy wait`: for a pull request to merge and roll out, or for a merged GitOps commit."""
+
+    location: Location  # a GitHub repository
+    wait: WaitOptions
+    pull_request: int | None = None  # --pr; or
+    gitops_commit: str | None = None  # --gitops-commit: every deploy that commit brought
+    app: str | None = None  # with --pr: the deploy's app and env (its image file, its digest)
+    env: str | None = None
+    path_template: str = "{app}/{env}/image.yaml"
+    deadline: float = DEFAULT_DEADLINE  # --deadline, on top of --wait-timeout
 
 
 @dataclass(frozen=True)

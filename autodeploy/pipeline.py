@@ -4,6 +4,7 @@
     roll_back(options, adapters)       choose from history, check the digest, then `deploy`
     promote(options, adapters)         what the source runs, gated on its health, then `deploy`
     deploy(request, repo)              read -> plan -> apply, re-planned when a race is lost
+    wait_after(outcome, wait, adapters) then wait for the pull request to merge and Flux's verdict
     read_history(files, path)          the deploys a file's history holds
 
 The pipeline is the only caller of adapters. A GitOps repo adapter reads a consistent snapshot
@@ -31,8 +32,10 @@ from autodeploy.retry import Deadline, backoff, seconds_text
 if TYPE_CHECKING:
     from autodeploy.deploys import Deploy, FileHistory
     from autodeploy.matrix import Fleet
-    from autodeploy.options import PromoteOptions
+    from autodeploy.options import PromoteOptions, WaitOptions
     from autodeploy.promotion import Candidate, HealthFacts, Verdict
+    from autodeploy.rollout import WaitTarget
+    from autodeploy.waiting import DeploymentLog, DeploymentSpec, WaitOutcome, WatchSource
 
 MAX_ATTEMPTS = 6
 
@@ -117,6 +120,7 @@ class Outcome:
     dry_run: bool = False
     preview: tuple[str, ...] = ()  # dry run: what apply would have done
     would: Applied | None = None  # dry run: the pull request it would open or update
+    waited: WaitOutcome | None = None  # with --wait: how the rollout ended
 
     @property
     def changed(self) -> bool:
@@ -141,6 +145,9 @@ class Adapters:
     close: Callable[[], None] = field(default=lambda: None, compare=False)  # when the command ends
     fleet: Fleet | None = None  # every image file of the base at once (status, promote)
     health: HealthFacts | None = None  # the promotion gate's reads; None: no GitHub to ask
+    # the wait's reads (GitHub only), and the application repository's deployments (repo -> them)
+    watch: Callable[[], WatchSource] | None = field(default=None, compare=False)
+    deployments: Callable[[str], DeploymentLog] | None = field(default=None, compare=False)
 
 
 def deploy_images(options: DeployOptions, adapters: Adapters) -> Outcome:
@@ -348,6 +355,66 @@ def _still_held(images: ImageSource, target: Target) -> None:
             f"{target.label}: {exc}; the registry no longer holds {target.digest}? Promote without "
             "--registry-check to pin it anyway"
         ) from exc
+def wait_after(
+    outcome: Outcome,
+    wait: WaitOptions,
+    adapters: Adapters,
+    *,
+    specs: Callable[[Sequence[WaitTarget]], Sequence[DeploymentSpec]] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    say: Callable[[str], None] | None = None,
+) -> Outcome:
+    """After `deploy` (or a rollback, or a promotion) opened its pull request: wait for it to merge
+    and for Flux's verdict on every target it deploys; `outcome.waited` says how it ended. A dry run,
+    or a deploy with no pull request to wait for, is `not-waited`. With `specs` (the targets' GitHub
+    Deployments) and `adapters.deployments`, each step is recorded as a deployment status."""
+    from autodeploy import waiting
+    from autodeploy.flux import context_globs
+    from autodeploy.rollout import WaitTarget
+
+    applied = outcome.applied
+    if outcome.dry_run or applied is None or applied.pr_number is None:
+        why = "a dry run" if outcome.dry_run else "no pull request was opened or updated"
+        report.info(f"not waiting for Flux: {why}")
+        return replace(outcome, waited=waiting.WaitOutcome.not_waited(why))
+    if adapters.watch is None:
+        raise InputError("--wait needs --gitops-repo: Flux's statuses are read from GitHub")
+    targets = tuple(
+        WaitTarget(
+            app=c.target.app,
+            env=c.target.env,
+            path=c.path,
+            digest=c.new.digest or "",
+            globs=context_globs(wait.flux_contexts, app=c.target.app, env=c.target.env),
+            tag=c.new.tag or "",
+            source_commit=c.new.commit,
+            source_repo=c.new.source_repo,
+        )
+        for c in outcome.plan.changes
+    )
+    tracker = None
+    if wait.deployment and adapters.deployments is not None and specs is not None:
+        by_repo = {t.source_repo for t in targets if t.source_repo}
+        if len(by_repo) == 1:
+            tracker = waiting.Tracker(
+                adapters.deployments(by_repo.pop()), specs(targets), environment_url=wait.environment_url
+            )
+        else:
+            report.warn("GitHub Deployments: the targets come from several repositories; none recorded")
+    with report.group(f"wait for #{applied.pr_number} to merge and for Flux"):
+        waited = waiting.wait(
+            adapters.watch(),
+            targets,
+            wait,
+            pull=applied.pr_number,
+            pull_url=applied.pr_url,
+            tracker=tracker,
+            clock=clock,
+            sleep=sleep,
+            say=say or report.info,
+        )
+    return replace(outcome, waited=waited)
 
 
 def read_history(files: FileHistory, path: str, *, limit: int) -> Iterator[Deploy]:

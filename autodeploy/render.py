@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from autodeploy.options import PromoteOptions
     from autodeploy.pipeline import Outcome, Promoted
     from autodeploy.registry import Resolved
+    from autodeploy.waiting import WaitOutcome
 
 
 def show_outcome(outcome: Outcome, *, json_output: bool) -> None:
@@ -39,6 +40,8 @@ def show_outcome(outcome: Outcome, *, json_output: bool) -> None:
     applied = outcome.applied
     if applied and applied.pr_url:
         report.info(f"pull request: {applied.pr_url}")
+    if outcome.waited is not None:
+        _wait_verdict(outcome.waited)
     if json_output:
         report.out(json.dumps(outcome_json(outcome), indent=2))
     elif outcome.dry_run and result.changed:
@@ -85,6 +88,68 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
             for s in result.skipped
         ],
         "diff": result.diff() if outcome.dry_run else None,
+        **wait_json(outcome.waited),
+    }
+
+
+def show_wait(waited: WaitOutcome, *, json_output: bool) -> None:
+    """`autodeploy wait`'s result."""
+    _wait_verdict(waited)
+    if json_output:
+        report.out(json.dumps(wait_json(waited), indent=2))
+
+
+def _wait_verdict(waited: WaitOutcome) -> None:
+    from autodeploy.rollout import Result
+
+    if waited.result is Result.SUCCESS:
+        report.info(f"rolled out: {waited.flux_status or 'Flux reported success'}")
+    elif waited.result is Result.FAILURE:
+        report.error(f"Flux reported a failure: {waited.flux_status or 'no description'}")
+    elif waited.result is Result.TIMEOUT and waited.on_timeout == "warn":
+        report.warn("no verdict from Flux before --wait-timeout; the rollout may still be going on")
+    elif waited.result is Result.TIMEOUT:
+        report.error("no verdict from Flux before --wait-timeout (--on-timeout warn makes this a warning)")
+
+
+def wait_exit(waited: WaitOutcome | None) -> int:
+    """1 when Flux reported a failure, or nothing before the timeout (unless --on-timeout warn)."""
+    from autodeploy.errors import EXIT_FAILED
+
+    return EXIT_FAILED if waited is not None and waited.failed else 0
+
+
+def wait_json(waited: WaitOutcome | None) -> dict[str, Any]:
+    """The wait's keys, named as the Action's outputs: rollout, flux-status, merged-at, deployment-id."""
+    if waited is None:
+        return {"rollout": "not-waited", "flux-status": "", "merged-at": "", "deployment-id": ""}
+    return {
+        "rollout": waited.result.value,
+        "flux-status": waited.flux_status,
+        "merged-at": waited.merged_at,
+        "deployment-id": ",".join(str(i) for i in waited.deployment_ids),
+        "wait": {
+            "pull_request": waited.pull_number,
+            "merge_commit": waited.merge_commit,
+            "requests": waited.requests,
+            "targets": [
+                {
+                    "app": t.app,
+                    "env": t.env,
+                    "path": t.path,
+                    "digest": t.digest,
+                    "tag": t.tag,
+                    "contexts": list(t.globs),
+                    "rollout": v.rollout.value if v else "pending",
+                    "context": v.context if v else None,
+                    "flux-status": v.description if v else "",
+                }
+                for t, v in zip(waited.targets, waited.verdicts or (None,) * len(waited.targets), strict=True)
+            ],
+            "timeline": [
+                {"event": e.name, "after_seconds": round(e.at, 1), "text": e.text} for e in waited.events
+            ],
+        },
     }
 
 

@@ -10,6 +10,7 @@ and time limits on a monotonic clock with an injectable clock and sleep. Pure: n
                                              backoff(attempt, base=0.25, cap=8.0)
     retry_after(header)                      seconds a `Retry-After` asks for, or None for nonsense
     reset_after(header, now)                 seconds until an `x-ratelimit-reset` epoch, or None
+    RequestWindow(30)                        a hard bound on requests per minute (the wait's polls)
 
 A wait longer than what is left is not slept: the caller gives up at once and says why (it could not
 succeed within the bound anyway); a shorter one is slept through `Budget.sleep`.
@@ -191,3 +192,26 @@ def seconds_text(seconds: float) -> str:
     if seconds < 200 * 86400:
         return f"{seconds / 3600:.0f} h"
     return "more than 200 days"
+
+
+class RequestWindow:
+    """A hard bound: at most `limit` requests in any `window` seconds. `record(n)` notes n requests
+    just made; `delay()` is how long to sleep before the next `cost` requests fit."""
+
+    def __init__(self, limit: int, *, clock: Clock = time.monotonic, window: float = 60.0) -> None:
+        self.limit = max(1, limit)
+        self.clock = clock
+        self.window = window
+        self._times: list[float] = []
+
+    def record(self, count: int) -> None:
+        now = self.clock()
+        self._times.extend([now] * max(0, count))
+
+    def delay(self, cost: int = 1) -> float:
+        now = self.clock()
+        self._times = [t for t in self._times if now - t < self.window]
+        over = len(self._times) + cost - self.limit
+        if over <= 0:
+            return 0.0
+        return max(0.0, self._times[min(over, len(self._times)) - 1] + self.window - now)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import TYPE_CHECKING
 
 from autodeploy.errors import InputError
+
+if TYPE_CHECKING:
+    from autodeploy.options import WaitOptions
 
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
@@ -116,3 +120,34 @@ def plain(kind: str, value: str) -> str:
         if ord(char) in _CONTROL:
             raise InputError(f"{kind} {value!r} holds the control character U+{ord(char):04X}: remove it")
     return value
+
+
+def wait_options(
+    *,
+    contexts: list[str],
+    timeout: float,
+    on_timeout: str,
+    deployment: bool,
+    environment_url: str | None,
+    names: tuple[str, str, str],
+) -> WaitOptions:
+    """The wait's options, checked (the CLI's flags and the Action's inputs alike); `names` are the
+    flags or inputs of the contexts, the timeout and the URL, for messages."""
+    from autodeploy import flux
+    from autodeploy.options import ON_TIMEOUT, WaitOptions
+
+    for pattern in contexts:
+        flux.context_globs([pattern], app="app", env="env")  # a bad placeholder fails here, not later
+    if not 0 < timeout < float("inf"):
+        raise InputError(f"{names[1]} must be a number of seconds above 0")
+    if on_timeout not in ON_TIMEOUT:
+        raise InputError(f"on-timeout must be fail or warn, not {on_timeout!r}")
+    if environment_url is not None and not environment_url.startswith(("https://", "http://")):
+        raise InputError(f"{names[2]} {environment_url!r} is not an http(s) URL")
+    return WaitOptions(
+        flux_contexts=tuple(contexts),
+        timeout=timeout,
+        on_timeout=on_timeout,
+        deployment=deployment,
+        environment_url=plain(names[2], environment_url) if environment_url else None,
+    )

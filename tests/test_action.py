@@ -167,6 +167,10 @@ def test_deploy_on_the_default_branch_goes_to_staging(workspace: Workspace) -> N
         "pull-request-operation": "none",
         "pull-request-head-sha": "",
         "pull-request-branch": "",
+        "rollout": "not-waited",
+        "flux-status": "",
+        "merged-at": "",
+        "deployment-id": "",
     }
     assert "| my-api | staging | `main-1f0c2d9` → `main-2b3c4d5` | `" + DIGEST + "` |" in run.summary
     assert run.summary.startswith("### autodeploy: deployed\n")

@@ -71,6 +71,12 @@ ALTERNATIVES = {
     "images-back": "3",
     "allow-retag": "true",
     "registry-check": "false",
+    "wait": "true",
+    "flux-context": "helmrelease/{app}/*",
+    "wait-timeout": "60",
+    "on-timeout": "warn",
+    "deployment": "true",
+    "environment-url": "https://staging.example.com",
 }
 # Inputs of one mode only are tried in that mode.
 MODE_OF = {

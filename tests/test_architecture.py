@@ -57,7 +57,17 @@ def test_the_environment_is_read_in_at_most_three_modules() -> None:
 
 
 def test_one_place_handles_an_interrupt() -> None:
-    assert modules_using("KeyboardInterrupt") == {"boundary.py"}
+    """The boundary turns it into exit 130; the wait only sees one go by (to mark its deployments
+    cancelled) and raises it on."""
+    assert modules_using("KeyboardInterrupt") == {"boundary.py", "waiting.py"}
+    handlers = [
+        node
+        for node in ast.walk(ast.parse((PACKAGE / "waiting.py").read_text()))
+        if isinstance(node, ast.ExceptHandler)
+        and node.type is not None
+        and ast.unparse(node.type) == "KeyboardInterrupt"
+    ]
+    assert handlers and all(isinstance(h.body[-1], ast.Raise) and h.body[-1].exc is None for h in handlers)
 
 
 def test_no_module_level_cache_keyed_by_object_ids() -> None:

@@ -14,12 +14,15 @@ from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
     DEFAULT_GITHUB_MAX_WAIT,
+    DEFAULT_WAIT_TIMEOUT,
     DeploymentOptions,
     DeployOptions,
     GitHubOptions,
     Location,
     PullOptions,
     RollbackOptions,
+    WaitCommandOptions,
+    WaitOptions,
     WriteOptions,
 )
 from autodeploy.plan import DEFAULT_MESSAGE_TEMPLATE, DEFAULT_PATH_TEMPLATE, Settings
@@ -70,7 +73,15 @@ INPUTS: Mapping[str, str] = {
     "images-back": "",
     "allow-retag": "false",
     "registry-check": "true",
+    "wait": "false",
+    "flux-context": "",
+    "wait-timeout": "",
+    "on-timeout": "fail",
+    "deployment": "false",
+    "environment-url": "",
 }
+# The wait sub-action's own inputs (wait/action.yml), besides those of INPUTS it shares.
+WAIT_ONLY: Mapping[str, str] = {"gitops-commit": "", "pull-request": ""}
 BOOLEANS = (
     "summary",
     "dry-run",
@@ -79,6 +90,8 @@ BOOLEANS = (
     "registry-check",
     "draft",
     "commit-from-image",
+    "wait",
+    "deployment",
 )
 SECRETS = ("token", "github-token", "private-key", "registry-password")
 # GitHub Deployments in the application repository: for the actions that wait to declare (with these
@@ -111,7 +124,7 @@ def read_inputs(environ: Mapping[str, str], declared: Mapping[str, str] = INPUTS
     (`INPUT_GITOPS_REPO`, handier with `docker run -e`); missing ones take action.yml's default.
     Secrets are masked here, first of all. An action that waits declares {**INPUTS, **DEPLOYMENT_INPUTS}."""
     values = {}
-    for name, default in declared.items():
+    for name, default in {**declared, **WAIT_ONLY}.items():
         key = f"INPUT_{name.upper()}"
         value = environ.get(key, environ.get(key.replace("-", "_")))
         values[name] = default if value is None else value.strip()
@@ -123,15 +136,20 @@ def read_inputs(environ: Mapping[str, str], declared: Mapping[str, str] = INPUTS
 
 def options(
     inputs: Mapping[str, str], env: Environment, *, action: str | None = None
-) -> DeployOptions | RollbackOptions:
+) -> DeployOptions | RollbackOptions | WaitCommandOptions:
     """The options these inputs ask for; raises InputError for any input that does not fit. `action`
     is the sub-action that runs (`rollback` for ditkrg/autodeploy/rollback); None for the root one,
     where the deprecated `mode` input still chooses."""
     _check_plain(inputs)
     mode = inputs["mode"]
+    if action == "wait":
+        return wait_command(inputs, env)
+    for name in WAIT_ONLY:
+        if inputs.get(name):
+            raise InputError(f"input {name} applies to the ditkrg/autodeploy/wait action only")
     if action is not None:
         if action not in ("deploy", "rollback"):
-            raise InputError(f"there is no autodeploy/{action} action: use the root one, or rollback")
+            raise InputError(f"there is no autodeploy/{action} action: use the root one, rollback or wait")
         if mode != INPUTS["mode"] and mode != action:
             raise InputError(f"input mode is not for the {action} action")
         mode = action
@@ -177,6 +195,7 @@ def options(
             allow_downgrade=_bool("allow-downgrade", inputs["allow-downgrade"]),
             write=write,
             deadline=_deadline(inputs["deadline"]),
+            wait=_wait(inputs, location),
         )
     if len(apps) > 1 or len(envs) > 1:
         raise InputError("mode: rollback takes one app and one env")
@@ -203,6 +222,59 @@ def options(
         run_url=env.run_url,
         commit_from_image=_bool("commit-from-image", inputs["commit-from-image"]),
         write=write,
+        deadline=_deadline(inputs["deadline"]),
+        wait=_wait(inputs, location),
+    )
+
+
+def _wait(inputs: Mapping[str, str], location: Location, *, always: bool = False) -> WaitOptions | None:
+    """`wait: true` and the inputs that shape it; None without it (then none of them may be set)."""
+    names = ("flux-context", "wait-timeout", "on-timeout", "deployment", "environment-url")
+    if not always and not _bool("wait", inputs["wait"]):
+        given = [n for n in names if inputs[n] != INPUTS[n]]
+        if given:
+            raise InputError(f"input {given[0]} applies to the wait: set `wait: true`")
+        return None
+    if location.github is None:
+        raise InputError("input wait needs gitops-repo: Flux's statuses are read from GitHub")
+    timeout = inputs["wait-timeout"]
+    try:
+        seconds = float(timeout) if timeout else DEFAULT_WAIT_TIMEOUT
+    except ValueError:
+        raise InputError(f"input wait-timeout must be a number of seconds, not {timeout!r}") from None
+    return validate.wait_options(
+        contexts=_list(inputs["flux-context"]),
+        timeout=seconds,
+        on_timeout=inputs["on-timeout"] or "fail",
+        deployment=_bool("deployment", inputs["deployment"]),
+        environment_url=inputs["environment-url"] or None,
+        names=("input flux-context", "input wait-timeout", "input environment-url"),
+    )
+
+
+def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOptions:
+    """The ditkrg/autodeploy/wait action: `autodeploy wait --gitops-commit` or `--pr`."""
+    commit, number = inputs["gitops-commit"].lower(), inputs["pull-request"]
+    if bool(commit) == bool(number):
+        raise InputError("give one of the inputs gitops-commit (a merged commit) and pull-request")
+    if commit and (len(commit) != 40 or any(c not in "0123456789abcdef" for c in commit)):
+        raise InputError(f"input gitops-commit {commit!r} is not a full commit sha (40 hex digits)")
+    if number and (not number.isdigit() or int(number) < 1):
+        raise InputError(f"input pull-request must be a pull request number, not {number!r}")
+    location = _location(inputs, env)
+    wait = _wait(inputs, location, always=True)
+    assert wait is not None
+    apps, envs = _list(inputs["app"]), [e for e in _list(inputs["env"]) if e != "auto"]
+    if len(apps) > 1 or len(envs) > 1:
+        raise InputError("the wait action takes at most one app and one env (to wait for only those)")
+    return WaitCommandOptions(
+        location=location,
+        wait=wait,
+        pull_request=int(number) if number else None,
+        gitops_commit=commit or None,
+        app=validate.path_part("app", apps[0]) if apps else None,
+        env=validate.path_part("env", envs[0]) if envs else None,
+        path_template=inputs["path-template"] or DEFAULT_PATH_TEMPLATE,
         deadline=_deadline(inputs["deadline"]),
     )
 
@@ -381,3 +453,11 @@ def _bool(name: str, value: str) -> bool:
 def flag(inputs: Mapping[str, str], name: str) -> bool:
     """A true-or-false input."""
     return _bool(name, inputs[name])
+
+
+# The builders the other sub-actions' inputs share (action/promote_inputs.py).
+check_plain = _check_plain
+items = _list
+location = _location
+deadline = _deadline
+write_options = _write

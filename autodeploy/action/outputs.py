@@ -6,10 +6,14 @@ import os
 import stat
 import uuid
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from autodeploy import report
 from autodeploy.errors import InputError
 from autodeploy.pipeline import Outcome
+
+if TYPE_CHECKING:
+    from autodeploy.waiting import WaitOutcome
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,56 @@ class Outputs:
         return [(name.replace("_", "-"), value) for name, value in asdict(self).items()]
 
 
+@dataclass(frozen=True)
+class WaitOutputs:
+    """The wait's outputs, written after the deploy's (action.yml lists them last)."""
+
+    rollout: str  # success, failure, timeout or not-waited
+    flux_status: str
+    merged_at: str
+    deployment_id: str  # with several targets, comma-separated
+
+    @classmethod
+    def of(cls, waited: WaitOutcome | None) -> WaitOutputs:
+        if waited is None:
+            return cls("not-waited", "", "", "")
+        return cls(
+            waited.result.value,
+            waited.flux_status,
+            waited.merged_at,
+            ",".join(str(number) for number in waited.deployment_ids),
+        )
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(name.replace("_", "-"), value) for name, value in asdict(self).items()]
+
+
+def wait_summary(waited: WaitOutcome) -> str:
+    """The timeline: opened -> merged -> reconciled, each with when and how long after the step before."""
+    from autodeploy.rollout import clock_text
+
+    titles = {
+        "success": "rolled out",
+        "failure": "Flux reported a failure",
+        "timeout": "no verdict from Flux before the timeout",
+        "not-waited": "not waited for",
+    }
+    lines = [f"### Rollout: {titles[waited.result.value]}", ""]
+    if waited.note:
+        lines += [waited.note, ""]
+    if waited.events:
+        lines += ["| Step | At | After the step before | |", "| --- | --- | --- | --- |"]
+        previous = None
+        for event in waited.events:
+            after = clock_text(event.at - previous) if previous is not None else ""
+            text = event.text.replace("|", "/")
+            lines.append(f"| {event.name} | {clock_text(event.at)} | {after} | {text} |")
+            previous = event.at
+    if waited.flux_status:
+        lines += ["", f"Flux: {waited.flux_status}"]
+    return "\n".join(lines) + "\n"
+
+
 def check_writable(name: str, path: str | None) -> None:
     """Fail before deploying, not after, when a runner file cannot be appended to."""
     if not path:
@@ -103,7 +157,11 @@ def check_writable(name: str, path: str | None) -> None:
     )
 
 
-def write_outputs(path: str | None, outputs: Outputs) -> None:
+class Named(Protocol):
+    def items(self) -> list[tuple[str, str]]: ...
+
+
+def write_outputs(path: str | None, outputs: Named) -> None:
     """Append `name<<DELIMITER` blocks, safe for values with newlines, as @actions/core does."""
     if not path:
         for name, value in outputs.items():

@@ -17,7 +17,14 @@ from autodeploy.boundary import ErrorBoundary
 from autodeploy.cli.parser import COMMANDS, build_parser
 from autodeploy.environment import Environment
 from autodeploy.errors import InputError
-from autodeploy.options import DeployOptions, HistoryOptions, PromoteOptions, RollbackOptions, StatusOptions
+from autodeploy.options import (
+    DeployOptions,
+    HistoryOptions,
+    PromoteOptions,
+    RollbackOptions,
+    StatusOptions,
+    WaitCommandOptions,
+)
 
 __all__ = ["COMMANDS", "main"]
 
@@ -43,10 +50,16 @@ def run(argv: Sequence[str], env: Environment) -> int:
     from autodeploy.cli import build
 
     options = build.options(args, env)
-    if isinstance(options, DeployOptions):
-        render.show_outcome(commands.deploy(options), json_output=args.json)
-    elif isinstance(options, RollbackOptions):
-        render.show_outcome(commands.rollback(options), json_output=args.json)
+    if isinstance(options, DeployOptions | RollbackOptions):
+        outcome = (
+            commands.deploy(options) if isinstance(options, DeployOptions) else commands.rollback(options)
+        )
+        render.show_outcome(outcome, json_output=args.json)
+        return render.wait_exit(outcome.waited)
+    if isinstance(options, WaitCommandOptions):
+        waited = commands.wait(options)
+        render.show_wait(waited, json_output=args.json)
+        return render.wait_exit(waited)
     elif isinstance(options, HistoryOptions):
         found = commands.history(options)
         if args.json:

@@ -7,18 +7,33 @@ from autodeploy import plan
 from autodeploy.options import (
     DEFAULT_DEADLINE,
     DEFAULT_GITHUB_MAX_WAIT,
+    DEFAULT_WAIT_TIMEOUT,
     DeployOptions,
     Location,
+    PromoteOptions,
     PullOptions,
     RollbackOptions,
+    StatusOptions,
+    WaitCommandOptions,
+    WaitOptions,
     WriteOptions,
 )
 from autodeploy.plan import Settings
 from autodeploy.registry.access import DEFAULT_MAX_WAIT as DEFAULT_REGISTRY_MAX_WAIT
 
 
-def argv(options: DeployOptions | RollbackOptions) -> list[str]:
-    args = _rollback(options) if isinstance(options, RollbackOptions) else _deploy(options)
+def argv(
+    options: DeployOptions | RollbackOptions | WaitCommandOptions | StatusOptions | PromoteOptions,
+) -> list[str]:
+    if isinstance(options, StatusOptions):
+        args = _status(options)
+    elif isinstance(options, PromoteOptions):
+        args = _promote(options)
+    elif isinstance(options, WaitCommandOptions):
+        args = _wait_command(options)
+    else:
+        args = _rollback(options) if isinstance(options, RollbackOptions) else _deploy(options)
+        args += _wait(options.wait, switch=True)
     if options.deadline != DEFAULT_DEADLINE:
         args += ["--deadline", f"{options.deadline:g}"]
     return args
@@ -62,6 +77,59 @@ def _rollback(options: RollbackOptions) -> list[str]:
     if options.limit != 50:
         args += ["--limit", str(options.limit)]
     return args + _write(options.write, options.location)
+
+
+def _wait_command(options: WaitCommandOptions) -> list[str]:
+    args = ["wait", *_location(options.location)]
+    args += ["--pr", str(options.pull_request)] if options.pull_request is not None else []
+    args += _flag("--gitops-commit", options.gitops_commit)
+    args += _flag("--app", options.app) + _flag("--env", options.env)
+    if options.path_template != Settings().path_template:
+        args += ["--path-template", options.path_template]
+    return args + _wait(options.wait, switch=False)
+
+
+def _wait(wait: WaitOptions | None, *, switch: bool) -> list[str]:
+    if wait is None:
+        return []
+    args = ["--wait"] if switch else []
+    args += [arg for glob in wait.flux_contexts for arg in ("--flux-context", glob)]
+    if wait.timeout != DEFAULT_WAIT_TIMEOUT:
+        args += ["--wait-timeout", f"{wait.timeout:g}"]
+    if wait.on_timeout != "fail":
+        args += ["--on-timeout", wait.on_timeout]
+    args += _switch("--deployment", wait.deployment)
+    return args + _flag("--environment-url", wait.environment_url)
+
+
+def _status(options: StatusOptions) -> list[str]:
+    args = ["status", *_location(options.location)]
+    args += [arg for app in options.apps for arg in ("--app", app)]
+    args += [arg for env in options.envs for arg in ("--env", env)]
+    if options.order != (options.envs or StatusOptions.order):
+        args += ["--env-order", ",".join(options.order)]
+    if options.path_template != plan.DEFAULT_PATH_TEMPLATE:
+        args += ["--path-template", options.path_template]
+    return args
+
+
+def _promote(options: PromoteOptions) -> list[str]:
+    args = ["promote", *_location(options.location)]
+    args += ["--all"] if options.every else [arg for app in options.apps for arg in ("--app", app)]
+    args += ["--from", options.source_env, "--to", options.target_env]
+    args += _switch("--no-require-healthy", not options.require_healthy)
+    args += [arg for glob in options.flux_contexts for arg in ("--flux-context", glob)]
+    if options.deployment_environment != PromoteOptions.deployment_environment:
+        args += ["--deployment-environment", options.deployment_environment]
+    args += _switch("--allow-downgrade", options.allow_downgrade)
+    args += _flag("--source-dir", options.source_dir)
+    args += _switch("--registry-check", options.registry_check)
+    args += _flag("--image", options.image)
+    written = _write(options.write, options.location)
+    if options.write.settings.message_template == plan.PROMOTE_MESSAGE_TEMPLATE:
+        at = written.index("--message")
+        del written[at : at + 2]
+    return args + written
 
 
 def _location(location: Location) -> list[str]:

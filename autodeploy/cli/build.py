@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 
 from autodeploy import report, targets, validate
@@ -13,6 +14,7 @@ from autodeploy.errors import InputError
 from autodeploy.imageref import parse, registry_host
 from autodeploy.options import (
     DEFAULT_DEADLINE,
+    DEFAULT_WAIT_TIMEOUT,
     DeploymentOptions,
     DeployOptions,
     GitHubOptions,
@@ -23,12 +25,22 @@ from autodeploy.options import (
     ResolveOptions,
     RollbackOptions,
     StatusOptions,
+    WaitCommandOptions,
+    WaitOptions,
     WriteOptions,
 )
 from autodeploy.plan import DeployRequest, Settings
 from autodeploy.registry.access import RegistryOptions
 
-Options = DeployOptions | RollbackOptions | HistoryOptions | ResolveOptions | StatusOptions | PromoteOptions
+Options = (
+    DeployOptions
+    | RollbackOptions
+    | HistoryOptions
+    | ResolveOptions
+    | StatusOptions
+    | PromoteOptions
+    | WaitCommandOptions
+)
 
 
 def options(args: argparse.Namespace, env: Environment) -> Options:
@@ -44,8 +56,12 @@ def options(args: argparse.Namespace, env: Environment) -> Options:
         built = status(args, env)
     elif command == "promote":
         built = promote(args, env)
+    elif command == "wait":
+        built = wait_command(args, env)
     else:
         built = resolve(args, env)
+    if isinstance(built, DeployOptions | RollbackOptions) and built.wait and built.location.github is None:
+        raise InputError("--wait needs --gitops-repo: Flux's statuses are read from GitHub")
     return dataclasses.replace(built, deadline=deadline(args.deadline, env))
 
 
@@ -82,6 +98,7 @@ def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> Depl
         targets_file=args.targets,
         default_image=targets.image_ref(args.image, args.tag) if (args.image or args.tag) else None,
         write=write(args, env, dry_run=dry_run),
+        wait=wait_options(args) if hasattr(args, "wait_timeout") else None,
     )
 
 
@@ -107,6 +124,7 @@ def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
         workflow_repo=env.repository,
         run_url=env.run_url,
         write=write(args, env, dry_run=args.dry_run),
+        wait=wait_options(args),
     )
 
 
@@ -178,6 +196,60 @@ def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
     )
 
 
+def wait_options(args: argparse.Namespace) -> WaitOptions | None:
+    """--wait and its flags; None without --wait (and then none of its flags may be given)."""
+    switched = getattr(args, "wait", True)  # `autodeploy wait` has no --wait: it always waits
+    if not switched:
+        given = [
+            flag
+            for flag, value, default in (
+                ("--flux-context", args.flux_context, []),
+                ("--wait-timeout", args.wait_timeout, DEFAULT_WAIT_TIMEOUT),
+                ("--on-timeout", args.on_timeout, "fail"),
+                ("--deployment", args.deployment, False),
+                ("--environment-url", args.environment_url, None),
+            )
+            if value != default
+        ]
+        if given:
+            raise InputError(f"{given[0]} applies to the wait: add --wait")
+        return None
+    return validate.wait_options(
+        contexts=args.flux_context,
+        timeout=args.wait_timeout,
+        on_timeout=args.on_timeout,
+        deployment=args.deployment,
+        environment_url=args.environment_url,
+        names=("--flux-context", "--wait-timeout", "--environment-url"),
+    )
+
+
+def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptions:
+    where = location(args, env)
+    if where.github is None:
+        raise InputError("autodeploy wait needs --gitops-repo: Flux's statuses are read from GitHub")
+    if args.pr is not None and args.pr < 1:
+        raise InputError("--pr must be a pull request number")
+    commit = args.gitops_commit
+    if commit is not None:
+        commit = commit.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{40}", commit):
+            raise InputError(
+                f"--gitops-commit {args.gitops_commit!r} is not a full commit sha (40 hex digits)"
+            )
+    wait = wait_options(args)
+    assert wait is not None
+    return WaitCommandOptions(
+        location=where,
+        wait=wait,
+        pull_request=args.pr,
+        gitops_commit=commit,
+        app=validate.path_part("app", args.app) if args.app else None,
+        env=validate.path_part("env", args.env) if args.env else None,
+        path_template=args.path_template,
+    )
+
+
 def resolve(args: argparse.Namespace, env: Environment) -> ResolveOptions:
     refs = tuple(parse(text) for text in args.images)
     for text, ref in zip(args.images, refs, strict=True):
@@ -188,10 +260,13 @@ def resolve(args: argparse.Namespace, env: Environment) -> ResolveOptions:
 
 def location(args: argparse.Namespace, env: Environment) -> Location:
     repo: str | None = args.gitops_repo or env.gitops_repo
-    if bool(args.gitops_dir) == bool(repo):
+    directory = getattr(args, "gitops_dir", None)  # `autodeploy wait` has none
+    if directory is None and repo is None and not hasattr(args, "gitops_dir"):
+        raise InputError("give --gitops-repo OWNER/REPO")
+    if bool(directory) == bool(repo):
         raise InputError("give exactly one of --gitops-dir DIR or --gitops-repo OWNER/REPO")
     if repo is None:
-        return Location(gitops_dir=args.gitops_dir)
+        return Location(gitops_dir=directory)
     return Location(github=github(args, env, repo))
 
 

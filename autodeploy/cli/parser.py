@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-from autodeploy import __version__, plan
+from autodeploy import __version__, flux, plan
 from autodeploy.errors import InputError
-from autodeploy.options import DEFAULT_GITHUB_MAX_WAIT
+from autodeploy.options import DEFAULT_GITHUB_MAX_WAIT, DEFAULT_WAIT_TIMEOUT, ON_TIMEOUT
 from autodeploy.registry.access import DEFAULT_MAX_WAIT as DEFAULT_REGISTRY_MAX_WAIT
 
 COMMANDS: dict[str, str] = {
@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "resolve": "print the manifest digest that IMAGE:TAG points at in its registry",
     "rollback": "deploy an earlier tag of an app and env again, found in the GitOps history",
     "history": "list the deploys of an app and env, newest first",
+    "wait": "wait for a deploy's pull request to merge and for Flux to roll it out, or for Flux's "
+    "verdict on a merged GitOps commit (--gitops-commit)",
     "status": "show what runs where: every app's image in every environment, from the base branch",
     "promote": "copy what one environment runs (tag, digest, commit) into another, gated on its health",
 }
@@ -89,6 +91,8 @@ def _deploy(parser: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
         help="a clone of the source repository to compare commits in (default: the current directory "
         "when it is one; with --gitops-repo, GitHub's compare API otherwise)",
     )
+    if dry_run:  # deploy, not plan
+        _wait_flags(parser, with_switch=True)
     _write(parser, dry_run=dry_run)
 
 
@@ -127,6 +131,7 @@ def _rollback(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--limit", type=int, default=50, help="how many deploys back to look (default: %(default)s)"
     )
+    _wait_flags(parser, with_switch=True)
     _write(parser, dry_run=True, rollback=True)
 
 
@@ -229,6 +234,74 @@ def _promote(parser: argparse.ArgumentParser) -> None:
     _write(parser, dry_run=True, promote=True)
 
 
+def _wait(parser: argparse.ArgumentParser) -> None:
+    what = parser.add_argument_group("what to wait for (one of)")
+    choice = what.add_mutually_exclusive_group(required=True)
+    choice.add_argument(
+        "--pr",
+        type=int,
+        metavar="NUMBER",
+        help="a pull request of the GitOps repo: until it merges, then Flux",
+    )
+    choice.add_argument(
+        "--gitops-commit",
+        metavar="SHA",
+        help="a merged commit of the GitOps repo: Flux's verdict on every deploy it brought (the image "
+        "files it changed)",
+    )
+    what.add_argument("--app", help="only this app's deploys")
+    what.add_argument("--env", help="only this environment's deploys")
+    what.add_argument(
+        "--path-template",
+        default=plan.DEFAULT_PATH_TEMPLATE,
+        help="where an environment's image file lives (default: %(default)s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON on standard output")
+    _wait_flags(parser, with_switch=False)
+    _github(parser)
+
+
+def _wait_flags(parser: argparse.ArgumentParser, *, with_switch: bool) -> None:
+    group = parser.add_argument_group(
+        "waiting for Flux (with --gitops-repo; Flux's notification-controller posts commit statuses)"
+    )
+    if with_switch:
+        group.add_argument(
+            "--wait",
+            action="store_true",
+            help="after the pull request is opened, wait until it merges and Flux reports on it",
+        )
+    group.add_argument(
+        "--flux-context",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="the commit status contexts that decide, with {app} and {env}; repeatable "
+        f"(default: {flux.DEFAULT_CONTEXTS[0]})",
+    )
+    group.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=DEFAULT_WAIT_TIMEOUT,
+        metavar="SECONDS",
+        help="give up waiting after this long (default: %(default)g)",
+    )
+    group.add_argument(
+        "--on-timeout",
+        choices=ON_TIMEOUT,
+        default="fail",
+        help="when Flux says nothing by then: fail (exit 1, the default) or warn (exit 0)",
+    )
+    group.add_argument(
+        "--deployment",
+        action="store_true",
+        help="record the rollout as a GitHub Deployment in the application repository",
+    )
+    group.add_argument(
+        "--environment-url", metavar="URL", help="the deployment's environment URL, shown on GitHub"
+    )
+
+
 _ADDERS = {
     "deploy": _deploy,
     "plan": _plan,
@@ -237,6 +310,7 @@ _ADDERS = {
     "history": _history,
     "status": _status,
     "promote": _promote,
+    "wait": _wait,
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.flux import CommitStatus
@@ -27,9 +28,16 @@ _CONTEXTS = "status { contexts { context state description createdAt } }"
 def commit_statuses(poller: Conditional, repo: str, sha: str) -> tuple[tuple[CommitStatus, ...], bool]:
     """(the latest status of each context on `sha`, whether that changed since this poller last
     asked); GitHub answers 304 when it did not."""
-    doing = f"reading the commit statuses of {sha[:12]} in {repo}"
+    _, statuses, changed = combined_status(poller, repo, sha)
+    return statuses, changed
+
+
+def combined_status(poller: Conditional, repo: str, ref: str) -> tuple[str, tuple[CommitStatus, ...], bool]:
+    """(the commit `ref` names, its statuses, whether they changed): a branch's head and its statuses
+    in one conditional request."""
+    doing = f"reading the commit statuses of {ref[:12] if _SHA_RE.fullmatch(ref) else ref} in {repo}"
     got = poller.get(
-        f"/repos/{repo}/commits/{sha}/status",
+        f"/repos/{repo}/commits/{quote(ref)}/status",
         params={"per_page": 100},
         doing=doing,
         needs=NEEDS,
@@ -40,7 +48,8 @@ def commit_statuses(poller: Conditional, repo: str, sha: str) -> tuple[tuple[Com
             f"{doing}: not found (404); check that the commit exists in {repo} and that the token may "
             f"read its statuses ({NEEDS})"
         )
-    return tuple(_rest(item, doing) for item in field(got.data, "statuses", doing=doing)), got.changed
+    statuses = tuple(_rest(item, doing) for item in field(got.data, "statuses", doing=doing))
+    return str(field(got.data, "sha", doing=doing)), statuses, got.changed
 
 
 def statuses_of(client: Client, repo: str, shas: Sequence[str]) -> Mapping[str, tuple[CommitStatus, ...]]:
