@@ -37,13 +37,15 @@ def open_adapters(
     guard: bool = False,
     source_dir: str | None = None,
     deadline: Deadline | None = None,
+    statuses: bool = False,
 ) -> Adapters:
     """Adapters for one command; with `guard`, a source history for the downgrade guard: a local
     clone of the source repo (`source_dir`, or the current directory when it is one), then GitHub's
-    compare API (a shallow clone that lacks a commit defers to GitHub)."""
+    compare API (a shallow clone that lacks a commit defers to GitHub). With `statuses`, a GitHub
+    App's token may also read the GitOps repo's commit statuses (the promotion's health gate)."""
     images = RegistryImages(replace(registry, deadline=deadline))
     if location.github is not None:
-        connection = Connection(location.github, deadline)
+        connection = Connection(location.github, deadline, statuses=statuses)
         repo: GitopsRepo = connection.repo(pull or PullOptions())
         files: FileHistory = connection.file_history()
         fleet: Fleet = connection.fleet()
@@ -152,7 +154,9 @@ class Connection:
     """The clients of one command: one for the GitOps repo, one for the source repo (the downgrade
     guard), each made on first use, so a GitHub App mints one installation token per command."""
 
-    def __init__(self, options: GitHubOptions, deadline: Deadline | None = None) -> None:
+    def __init__(
+        self, options: GitHubOptions, deadline: Deadline | None = None, *, statuses: bool = False
+    ) -> None:
         from autodeploy.github.connection import ClientOptions
 
         self.options = options
@@ -163,6 +167,7 @@ class Connection:
             deadline=deadline,
         )
         self._client: Client | None = None
+        self.statuses = statuses
         self._guard: Client | None = None
         self._api: RepoApi | None = None
 
@@ -170,7 +175,10 @@ class Connection:
         from autodeploy.github import auth
 
         if self._client is None:
-            self._client = auth.client_for(self.options.credentials, self.options.repo, self.client_options)
+            permissions = {**auth.TOKEN_PERMISSIONS, **({"statuses": "read"} if self.statuses else {})}
+            self._client = auth.client_for(
+                self.options.credentials, self.options.repo, self.client_options, permissions=permissions
+            )
         return self._client
 
     def guard_client(self) -> Client:
@@ -223,6 +231,7 @@ class Connection:
         from autodeploy.github.health import GitHubHealth
 
         return GitHubHealth(self.api(), self.options.base_branch, self.guard_client)
+
     def watch(self) -> WatchSource:
         from autodeploy.github.watch import GitHubWatch
 

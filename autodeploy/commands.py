@@ -172,6 +172,7 @@ def _writing(options: DeployOptions | PromoteOptions, wait: WaitOptions | None =
         guard=not options.allow_downgrade,
         source_dir=options.source_dir,
         deadline=_deadline(options.deadline, wait),
+        statuses=isinstance(options, PromoteOptions),
     )
 
 

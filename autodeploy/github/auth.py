@@ -20,6 +20,7 @@ _NEEDS = {
     "contents": "Contents",
     "pull_requests": "Pull requests",
     "deployments": "Deployments",
+    "statuses": "Commit statuses",
 }
 TOKEN_HINT = f"check the token in {ENV_TOKEN} or {ENV_ACTIONS_TOKEN} (wrong, expired or revoked?)"
 APP_HINT = "check --app-id and the App's private key (was the key revoked?)"
