@@ -13,7 +13,6 @@ cell (the file is generated; people edit release.yaml, not image.yaml).
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -190,11 +189,3 @@ def _marked(row: list[Cell], ordered: Sequence[str]) -> list[Cell]:
 
 def _key(block: Block) -> tuple[str | None, str | None, str | None]:
     return block.tag, block.digest, block.commit
-
-
-def app_env(path: str, path_template: str) -> tuple[str, str] | None:
-    match = path_pattern(path_template).fullmatch(path)
-    if match is None:
-        return None
-    groups = match.groupdict()
-    return (groups.get("app") or posixpath.dirname(path)), (groups.get("env") or "")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from github_fake import TOKEN, WRITE_ALL, FakeGitHub
 from github_world import SOURCE, World
+from test_github_auth import APP_ID, keypair  # noqa: F401 (a fixture)
 from test_promote import PROMOTE, staged
 
 from autodeploy import cli
@@ -147,3 +148,22 @@ def test_unknown_is_refused_with_the_way_out_and_all_is_judged_app_by_app(
         "api": "unknown",
         "web": "healthy",
     }
+
+
+def test_a_github_app_s_token_may_read_the_statuses(
+    github: FakeGitHub,
+    env: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    keypair: Any,
+) -> None:
+    world = world_with_staging(github)
+    github.add_app(APP_ID, keypair[1], {"team/gitops": 77}, permissions={**WRITE_ALL, "statuses": "read"})
+    monkeypatch.setenv("AUTODEPLOY_APP_ID", str(APP_ID))
+    monkeypatch.setenv("AUTODEPLOY_APP_PRIVATE_KEY", keypair[0])
+    github.flux_reconciles(world.gitops, "apps-staging", after=0)
+    mark = world.mark()
+    code, found, err = run(capsys, "--app", "api")
+    assert code == 0, err
+    [minting] = [c for c in github.calls[mark:] if c.template.endswith("/access_tokens")]
+    assert minting.body["permissions"] == {"contents": "write", "pull_requests": "write", "statuses": "read"}

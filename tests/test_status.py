@@ -200,3 +200,21 @@ def test_a_plain_directory_has_no_dates(
         ("staging", "main-1f0c2d9", None),
     ]
     assert found["environments"] == ["production", "staging"]
+
+
+def test_a_pull_request_with_more_files_than_github_lists_has_all_read_at_its_head(
+    github: FakeGitHub, env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autodeploy.github import fleet
+
+    world = World(github)
+    world.deploy("api", "production", "1.2.0", 3)
+    world.deploy("web", "production", "1.3.0", 4)  # the same release pull request, two files
+    monkeypatch.setattr(fleet, "PULL_FILES", 1)  # GitHub lists one, and says there are more
+    mark = world.mark()
+    found = status(capsys, *STATUS, "--env", "production")
+    assert len(world.calls_since(mark)) == 3
+    assert [(e["app"], [p["tag"] for p in e["pending"]]) for e in found["entries"]] == [
+        ("api", ["1.2.0"]),
+        ("web", ["1.3.0"]),
+    ]

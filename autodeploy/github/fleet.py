@@ -206,14 +206,10 @@ class GitHubFleet:
         return {"owner": owner, "name": name}
 
     def _graphql(self, query: str, variables: Mapping[str, Any], doing: str) -> dict[str, Any]:
+        from autodeploy.github.statuses import graphql_data
+
         got = self.api.client.graphql(query, dict(variables), doing=doing, needs=READ)
-        data = got.data if isinstance(got.data, dict) else {}
-        errors = data.get("errors")
-        if errors:
-            error = errors[0] if isinstance(errors, list) else errors
-            message = error.get("message") if isinstance(error, dict) else error
-            raise GitHubError(f"{doing}: GitHub answered: {message}")
-        repository = (data.get("data") or {}).get("repository")
+        repository = graphql_data(got.data, doing).get("repository")
         if not isinstance(repository, dict):
             raise InputError(
                 f"{doing}: the repository {self.api.repo} does not exist or the token cannot see it; "
