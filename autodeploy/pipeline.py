@@ -296,10 +296,11 @@ def promote(options: PromoteOptions, adapters: Adapters) -> Promoted:
         with report.group("check that the registry still holds each digest"):
             for promoted_target in promoted:
                 _still_held(adapters.images, promoted_target)
+    history = adapters.source_history
     outcome = deploy(
         request.for_promotion(options, promoted),
         adapters.repo,
-        history=None if options.allow_downgrade else adapters.source_history,
+        history=None if options.allow_downgrade or history is None else _VersionsWhenNoHistory(history),
         dry_run=options.write.dry_run,
         deadline=adapters.deadline,
     )
@@ -347,6 +348,19 @@ def _health(
     return verdicts
 
 
+class _VersionsWhenNoHistory:
+    """A promotion copies a build someone chose to promote: where no history of the source repository
+    can be asked (a checkout of the GitOps repo alone), the tags' versions decide the downgrade guard,
+    as they do when the history cannot tell."""
+
+    def __init__(self, history: SourceHistory) -> None:
+        self.history = history
+
+    def relation(self, repo: str, old: str, new: str) -> Relation:
+        found = self.history.relation(repo, old, new)
+        return Relation.UNKNOWN if found is Relation.NO_HISTORY else found
+
+
 def _still_held(images: ImageSource, target: Target) -> None:
     try:
         images.resolve(replace(target.image, digest=target.digest), with_labels=False)
@@ -355,6 +369,8 @@ def _still_held(images: ImageSource, target: Target) -> None:
             f"{target.label}: {exc}; the registry no longer holds {target.digest}? Promote without "
             "--registry-check to pin it anyway"
         ) from exc
+
+
 def wait_after(
     outcome: Outcome,
     wait: WaitOptions,

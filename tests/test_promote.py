@@ -202,3 +202,27 @@ def test_promote_in_a_checkout(
     assert git(gitops, "status", "--porcelain") == "M my-api/production/image.yaml"
     again = promote(capsys, *local, "--no-require-healthy")
     assert again["already"] == ["my-api"] and again["changed"] is False
+
+
+def test_all_and_the_downgrade_guard_in_a_plain_directory(
+    gitops: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No git at all (and no clone of the source repository): the tags' versions decide a downgrade."""
+    from autodeploy.imagefile import Block, write_block
+
+    monkeypatch.chdir(tmp_path)
+    for app, env, tag, number in (
+        ("my-api", "staging", "1.4.0", 4),
+        ("my-api", "production", "1.5.0", 5),  # production runs a later version
+    ):
+        path = gitops / app / env / "image.yaml"
+        block = Block(SOURCE, tag, digest(tag), f"https://github.com/{SOURCE}", f"{number:040x}")
+        path.write_text(write_block(path.read_text(), block))
+    local = ["promote", "--gitops-dir", str(gitops), "--all", "--from", "staging", "--to", "production"]
+    found = promote(capsys, *local, "--no-require-healthy")
+    assert found["changed"] is False and [s["kind"] for s in found["skipped"]] == ["downgrade"]
+    assert "a later version than 1.4.0" in found["skipped"][0]["reason"]
+    assert read_block((gitops / "my-api" / "production" / "image.yaml").read_text()).tag == "1.5.0"  # type: ignore[union-attr]
+    found = promote(capsys, *local, "--no-require-healthy", "--allow-downgrade")
+    assert found["changed"] is True and [p["app"] for p in found["promotions"]] == ["my-api"]
+    assert read_block((gitops / "my-api" / "production" / "image.yaml").read_text()).tag == "1.4.0"  # type: ignore[union-attr]
