@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from autodeploy.deploys import FileHistory, FileVersion, Pending
     from autodeploy.github.api import RepoApi
     from autodeploy.github.client import Client
+    from autodeploy.github.credentials import Credentials
+    from autodeploy.github.deployments import Deployments
     from autodeploy.matrix import Fleet
     from autodeploy.promotion import HealthFacts
     from autodeploy.registry import Resolved
@@ -170,6 +172,7 @@ class Connection:
         self.statuses = statuses
         self._guard: Client | None = None
         self._api: RepoApi | None = None
+        self._deployments: dict[str, Deployments] = {}
 
     def client(self) -> Client:
         from autodeploy.github import auth
@@ -191,12 +194,28 @@ class Connection:
             self._guard = auth.client_for(credentials, self.options.repo, self.client_options)
         return self._guard
 
+    def deployments(self, repo: str, credentials: Credentials | None = None) -> Deployments:
+        """GitHub Deployments of the application repository `repo` (for pipeline.Adapters.deployments),
+        with `credentials`, else GitHubOptions.deployment_credentials; opened on first use: a GitHub
+        App mints a token on `repo` with `deployments: write` alone, revoked by `close`."""
+        from autodeploy.github.deployments import open_deployments
+
+        chosen = credentials or self.options.deployment_credentials or self.options.credentials
+        key = repo.lower()
+        if key not in self._deployments:
+            self._deployments[key] = open_deployments(
+                chosen, repo, self.client_options, gitops_repo=self.options.repo
+            )
+        return self._deployments[key]
+
     def close(self) -> None:
-        """Revoke the installation token this command minted, if it minted one."""
+        """Revoke the installation tokens this command minted, if it minted any."""
         from autodeploy import report
         from autodeploy.errors import AutodeployError
-        from autodeploy.github import auth
+        from autodeploy.github import auth, deployments
 
+        for opened in self._deployments.values():
+            deployments.close(opened)
         if self._client is not None and self.options.credentials.app is not None:
             try:
                 auth.revoke(self._client)
@@ -230,7 +249,7 @@ class Connection:
     def health(self) -> HealthFacts:
         from autodeploy.github.health import GitHubHealth
 
-        return GitHubHealth(self.api(), self.options.base_branch, self.guard_client)
+        return GitHubHealth(self.api(), self.options.base_branch, self.deployments)
 
     def watch(self) -> WatchSource:
         from autodeploy.github.watch import GitHubWatch

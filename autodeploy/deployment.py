@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from autodeploy import validate
 from autodeploy.errors import InputError
 
 if TYPE_CHECKING:
@@ -30,11 +31,7 @@ _ENVIRONMENT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
 
 def check_template(template: str, flag: str) -> str:
     """The environment template, checked: placeholders {app} and {env} only, and some text."""
-    unknown = sorted({name for name in _PLACEHOLDER.findall(template) if name not in {"app", "env"}})
-    if unknown:
-        raise InputError(
-            f"{flag} {template!r} has an unknown placeholder {{{unknown[0]}}}: use {{app}} and {{env}}"
-        )
+    _known_placeholders(template, flag)
     rest = _PLACEHOLDER.sub("", template)
     if not template.strip() or "{" in rest or "}" in rest:
         raise InputError(
@@ -45,14 +42,19 @@ def check_template(template: str, flag: str) -> str:
 
 def check_url(template: str, flag: str) -> str:
     """An environment URL template: http(s), placeholders {app} and {env} only."""
+    _known_placeholders(template, flag)
+    if not _URL.fullmatch(template):
+        raise InputError(f"{flag} {template!r} is not an http(s) URL, such as https://{{env}}.example.com")
+    return template
+
+
+def _known_placeholders(template: str, flag: str) -> None:
+    validate.plain(flag, template)
     unknown = sorted({name for name in _PLACEHOLDER.findall(template) if name not in {"app", "env"}})
     if unknown:
         raise InputError(
             f"{flag} {template!r} has an unknown placeholder {{{unknown[0]}}}: use {{app}} and {{env}}"
         )
-    if not _URL.fullmatch(template):
-        raise InputError(f"{flag} {template!r} is not an http(s) URL, such as https://{{env}}.example.com")
-    return template
 
 
 def environment_url(template: str | None, *, app: str, env: str) -> str | None:

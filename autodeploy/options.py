@@ -42,6 +42,8 @@ class GitHubOptions:
     graphql_url: str | None = None  # GITHUB_GRAPHQL_URL, as runners set it
     base_branch: str | None = None  # None: the repository's default branch (one request)
     guard_credentials: Credentials | None = None  # for the source repo's history; None: `credentials`
+    # for GitHub Deployments in the application repository (credentials.for_deployments); None: `credentials`
+    deployment_credentials: Credentials | None = None
     push: PushEvent | None = None  # answers the downgrade guard without a request, when it can
     max_wait: float = DEFAULT_GITHUB_MAX_WAIT
 

@@ -43,11 +43,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import github_graphql
 import github_openapi as oas
 from github_fake_fleet import FleetRoutes
+from github_fake_deployments import DeploymentsMixin
 from github_fake_statuses import StatusesMixin, StatusRecord, latest_states, record_status
 import pytest
 import requests
 import responses
-from github_fake_deployments import DeploymentsMixin
 
 API = "https://api.github.com"
 TOKEN = "ghs_0123456789abcdefghijklmnopqrstuvwxyzAB"  # the token the fake accepts in the tests

@@ -17,24 +17,26 @@ Answers as GitHub's REST API documents it (docs.github.com/rest/deployments):
 Reading needs the `deployments: read` permission, writing `deployments: write`; a token scoped to
 other repositories gets 404 (FakeGitHub._authorize).
 
-It hooks into FakeGitHub._handle from `__init_subclass__`, so the one change to github_fake.py is
-naming it among FakeGitHub's bases; faults (`fake.fail`) and `before_request` apply as elsewhere.
+FakeGitHub routes the requests its ROUTES name to it (after faults and `before_request`, as
+elsewhere), so the one change to github_fake.py is naming it among FakeGitHub's bases.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 DEPLOYMENTS = "/repos/{owner}/{repo}/deployments"
 STATUSES = "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
 # (method, template) -> (handler, the permission it needs)
 DEPLOYMENT_ROUTES: dict[tuple[str, str], tuple[str, tuple[str, str]]] = {
-    ("POST", DEPLOYMENTS): ("_post_deployment", ("deployments", "write")),
-    ("GET", DEPLOYMENTS): ("_list_deployments", ("deployments", "read")),
-    ("POST", STATUSES): ("_post_deployment_status", ("deployments", "write")),
-    ("GET", STATUSES): ("_list_deployment_statuses", ("deployments", "read")),
+    ("POST", DEPLOYMENTS): ("h_post_deployment", ("deployments", "write")),
+    ("GET", DEPLOYMENTS): ("h_list_deployments", ("deployments", "read")),
+    ("POST", STATUSES): ("h_post_deployment_status", ("deployments", "write")),
+    ("GET", STATUSES): ("h_list_deployment_statuses", ("deployments", "read")),
 }
 STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
 DESCRIPTION_LIMIT = 140
@@ -71,6 +73,20 @@ class Deployment:
         return self.statuses[-1].state if self.statuses else None
 
 
+def _handler(method: Callable[..., tuple[int, Any]]) -> Callable[..., tuple[int, Any, dict[str, str]]]:
+    """A handler as FakeGitHub calls a mixin's: under the fake's lock, with a body, no headers back."""
+
+    @functools.wraps(method)
+    def handle(
+        self: Any, repo: Any, params: Any, query: Any, body: Any, headers: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        with self.lock:
+            status, answer = method(self, repo, params, query, body or {})
+        return status, answer, {}
+
+    return handle
+
+
 def _answer(status: int, message: str, **kwargs: Any) -> Exception:
     from github_fake import Answer  # here: github_fake imports this module while it loads
 
@@ -80,39 +96,17 @@ def _answer(status: int, message: str, **kwargs: Any) -> Exception:
 class DeploymentsMixin:
     """Deployments for FakeGitHub (see the module's docstring)."""
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        inner = cls._handle  # type: ignore[attr-defined]
-
-        def _handle(
-            self: Any,
-            method: str,
-            template: str,
-            params: dict[str, str],
-            query: dict[str, str],
-            body: Any,
-            headers: Any,
-        ) -> tuple[int, Any, dict[str, str]]:
-            route = DEPLOYMENT_ROUTES.get((method, template))
-            if route is None:
-                return inner(self, method, template, params, query, body, headers)  # type: ignore[no-any-return]
-            fault = self._take_fault(method, template, "answer")
-            if fault is not None:
-                raise _answer(fault.status, fault.body["message"], headers=fault.headers)
-            handler, need = route
-            repo = self._repo(params["owner"], params["repo"])
-            self._authorize(headers.get("Authorization", ""), repo, need)
-            with self.lock:
-                status, answer = getattr(self, handler)(repo, params, query, body or {})
-            return status, answer, {}
-
-        cls._handle = _handle  # type: ignore[attr-defined]
+    ROUTES: ClassVar[dict[tuple[str, str], tuple[str, tuple[str, str]]]] = DEPLOYMENT_ROUTES
 
     # -- state, for tests ------------------------------------------------------------------------
 
     def deployments_of(self, repo: str) -> list[Deployment]:
         """The deployments of `repo`, oldest first."""
         return self._deployment_store().setdefault(repo.lower(), [])
+
+    def environments(self, repo: str) -> dict[str, Deployment]:
+        """What the repository's Environments page shows: each environment's newest deployment."""
+        return {d.environment: d for d in self.deployments_of(repo)}
 
     def _deployment_store(self) -> dict[str, list[Deployment]]:
         store = self.__dict__.get("_deployments")
@@ -125,9 +119,10 @@ class DeploymentsMixin:
         self._deployment_store()
         return next(self.__dict__["_deployment_ids"])
 
-    # -- handlers --------------------------------------------------------------------------------
+    # -- handlers: (repo, params, query, body, request headers) -> (status, answer, headers) -------
 
-    def _post_deployment(self, repo: Any, params: dict[str, str], query: dict[str, str], body: Any) -> Any:
+    @_handler
+    def h_post_deployment(self, repo: Any, params: dict[str, str], query: dict[str, str], body: Any) -> Any:
         ref = body["ref"]
         sha = repo.resolve(ref)
         if sha is None:
@@ -177,7 +172,8 @@ class DeploymentsMixin:
         self.deployments_of(repo.full_name).append(deployment)
         return 201, self._deployment_json(deployment, "POST", 201)
 
-    def _list_deployments(self, repo: Any, params: dict[str, str], query: dict[str, str], body: Any) -> Any:
+    @_handler
+    def h_list_deployments(self, repo: Any, params: dict[str, str], query: dict[str, str], body: Any) -> Any:
         found = [
             d
             for d in reversed(self.deployments_of(repo.full_name))
@@ -187,7 +183,8 @@ class DeploymentsMixin:
         ]
         return 200, [self._deployment_json(d, "GET", 200) for d in _page(found, query)]
 
-    def _post_deployment_status(
+    @_handler
+    def h_post_deployment_status(
         self, repo: Any, params: dict[str, str], query: dict[str, str], body: Any
     ) -> Any:
         deployment = self._deployment(repo, params["deployment_id"])
@@ -214,7 +211,9 @@ class DeploymentsMixin:
         if body.get("environment"):
             deployment.environment = body["environment"]
         log_url = body.get("log_url") or body.get("target_url") or ""
-        status = self._add_status(deployment, state, description, log_url, body.get("environment_url", ""))
+        status = self._add_deployment_status(
+            deployment, state, description, log_url, body.get("environment_url", "")
+        )
         if state == "success" and body.get("auto_inactive", True):
             for earlier in self.deployments_of(repo.full_name):
                 if (
@@ -224,15 +223,18 @@ class DeploymentsMixin:
                     and not earlier.production
                     and earlier.state == "success"
                 ):
-                    self._add_status(earlier, "inactive", "", "", "")
+                    self._add_deployment_status(earlier, "inactive", "", "", "")
         return 201, self._deployment_status_json(deployment, status, "POST", 201)
 
-    def _list_deployment_statuses(
+    @_handler
+    def h_list_deployment_statuses(
         self, repo: Any, params: dict[str, str], query: dict[str, str], body: Any
     ) -> Any:
         deployment = self._deployment(repo, params["deployment_id"])
         newest_first = list(reversed(deployment.statuses))
-        return 200, [self._deployment_status_json(deployment, s, "GET", 200) for s in _page(newest_first, query)]
+        return 200, [
+            self._deployment_status_json(deployment, s, "GET", 200) for s in _page(newest_first, query)
+        ]
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -244,7 +246,7 @@ class DeploymentsMixin:
             raise _answer(404, "Not Found")
         return found
 
-    def _add_status(
+    def _add_deployment_status(
         self, deployment: Deployment, state: str, description: str, log_url: str, environment_url: str
     ) -> DeploymentStatus:
         status = DeploymentStatus(
@@ -278,7 +280,9 @@ class DeploymentsMixin:
             return self._complete(method, DEPLOYMENTS, status, [partial])[0]  # type: ignore[attr-defined]
         return self._complete(method, DEPLOYMENTS, status, partial)  # type: ignore[attr-defined]
 
-    def _deployment_status_json(self, deployment: Deployment, status: DeploymentStatus, method: str, code: int) -> Any:
+    def _deployment_status_json(
+        self, deployment: Deployment, status: DeploymentStatus, method: str, code: int
+    ) -> Any:
         api: str = self.api_url  # type: ignore[attr-defined]
         base = f"{api}/repos/{deployment.repo}"
         partial = {

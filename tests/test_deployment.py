@@ -30,11 +30,20 @@ def test_environment_names(template: str, name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("template", ["{ENV}", "{app}-{tag}", "{env", "env}", "", "  "])
+@pytest.mark.parametrize(
+    "template", ["{ENV}", "{app}-{tag}", "{env", "env}", "", "  ", "{env}\x1b[2J", "{env}\u202e"]
+)
 def test_bad_templates_are_one_line(template: str) -> None:
-    with pytest.raises(InputError, match=r"^--deployment-environment '.*' (has an unknown|is not)") as caught:
+    with pytest.raises(
+        InputError, match=r"^--deployment-environment '.*' (has an unknown|is not|holds)"
+    ) as caught:
         deployment.check_template(template, "--deployment-environment")
     assert "\n" not in str(caught.value)
+
+
+def test_a_url_with_a_control_character_is_refused() -> None:
+    with pytest.raises(InputError, match="control character"):
+        deployment.check_url("https://x.example/\x07", "--environment-url")
 
 
 def test_an_environment_name_github_refuses() -> None:

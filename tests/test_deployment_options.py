@@ -145,8 +145,19 @@ def test_bad_inputs_are_one_line(values: dict[str, str], message: str) -> None:
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_the_deployment_inputs_are_not_the_root_action_s_yet() -> None:
-    """The actions that wait declare them; the deploy action's inputs stay as they are, but for the
-    two the wait (branch wait) put on the root action."""
-    assert set(action_inputs.DEPLOYMENT_INPUTS) & set(action_inputs.INPUTS) <= {"deployment", "environment-url"}
+def test_the_deployment_token_is_a_secret() -> None:
     assert action_inputs.DEPLOYMENT_SECRETS == ("deployment-token",)
+
+
+def test_the_github_options_name_who_writes_deployments() -> None:
+    """What Connection.deployments uses when it is given no credentials of its own."""
+    assert github(ACTIONS).deployment_credentials == credentials.Credentials(
+        "GITHUB_TOKEN", token="ghs_workflowtoken"
+    )
+    env = Environment.read(
+        {"AUTODEPLOY_GITHUB_TOKEN": "ghp_gitopstoken", "AUTODEPLOY_DEPLOYMENT_TOKEN": "ghs_dep2"}
+    )
+    secrets = credentials.Secrets(token=env.github_token, deployment_token=env.deployment_token)
+    made = credentials.github_options(GITOPS, secrets, env, base=None, max_wait=10)
+    assert made.deployment_credentials is not None and made.deployment_credentials.token == "ghs_dep2"
+    assert made.credentials.token == "ghp_gitopstoken"

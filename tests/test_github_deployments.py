@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import pytest
 from github.Auth import Token
-from github_fake import FakeGitHub
+from github_fake import WRITE_ALL, FakeGitHub
 from github_fake_deployments import DEPLOYMENT_ROUTES, DEPLOYMENTS, STATUSES
 from github_world import GITOPS, SOURCE, World
 from test_github_auth import APP_ID, keypair  # noqa: F401  (a fixture)
 
 from autodeploy import deployment, report
+from autodeploy.adapters import Connection
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github import credentials
 from autodeploy.github.client import Client
 from autodeploy.github.connection import ClientOptions
 from autodeploy.github.deployments import Deployments, close, open_deployments
+from autodeploy.options import DeploymentOptions, GitHubOptions
 
 DEPLOY_TOKEN = "ghs_deploy0123456789abcdefghijklmnopqrstu"
 PR = "https://github.com/team/gitops/pull/12"
@@ -266,9 +268,7 @@ def test_an_app_installation_is_looked_up_again_for_another_owner(keypair) -> No
 def installed(github: FakeGitHub, public_key: str) -> World:
     """The world, with an App installed on both repositories that may write deployments."""
     world = World(github)
-    github.add_app(
-        APP_ID, public_key, {GITOPS: 77, SOURCE: 77}, {"contents": "write", "deployments": "write"}
-    )
+    github.add_app(APP_ID, public_key, {GITOPS: 77, SOURCE: 77}, {**WRITE_ALL, "deployments": "write"})
     return world
 
 
@@ -338,3 +338,68 @@ def test_an_app_without_the_deployments_permission_is_one_line(
         open_deployments(app, SOURCE, ClientOptions(api_url=github.api_url, sleep=lambda s: None))
     assert "deployments" in str(caught.value) and "\n" not in str(caught.value)
     assert github.deployments_of(SOURCE) == []
+
+
+def test_a_deploy_s_deployments_follow_its_pull_request_and_show_what_runs_where(world: World) -> None:
+    """The deploy opens a pull request; each target's deployment is queued with it, in progress once
+    it merges and a success once Flux reports: four requests a target, none kept anywhere else."""
+    options = DeploymentOptions(
+        credentials=credentials.Credentials("GITHUB_TOKEN", token=DEPLOY_TOKEN),
+        environment_template="{app}-{env}",
+    )
+    made = deployments(world)
+    for tag, commit in (("1.1.0", 2), ("1.2.0", 3)):
+        outcome = world.deploy("api", "staging", tag, commit)
+        assert outcome.applied is not None and outcome.applied.pr_number is not None
+        records = deployment.records(
+            outcome.plan.changes,
+            options,
+            gitops_repo=GITOPS,
+            pull_url=outcome.applied.pr_url,
+            pull_number=outcome.applied.pr_number,
+        )
+        assert [(r.repo, r.sha, r.environment) for r in records] == [
+            (SOURCE, world.commits[commit], "api-staging")
+        ]
+        (record,) = records
+        mark = world.mark()
+        number = made.start(record)
+        made.set_state(number, "queued", description="pull request opened", log_url=outcome.applied.pr_url)
+        world.merge_pull(outcome.applied.pr_number)
+        made.set_state(number, "in_progress", description="merged")
+        made.set_state(number, "success", description="reconciliation succeeded")
+        assert len(world.calls_since(mark)) == 4
+
+    shown = world.fake.environments(SOURCE)
+    assert list(shown) == ["api-staging"]
+    assert shown["api-staging"].payload["tag"] == "1.2.0" and shown["api-staging"].state == "success"
+    assert shown["api-staging"].statuses[0].log_url.endswith("/pull/2")
+    assert [d.state for d in world.fake.deployments_of(SOURCE)] == ["inactive", "success"]
+    assert made.latest_state(sha=world.commits[3], environment="api-staging") == "success"
+    with pytest.raises(ValueError, match="not one of team/other"):
+        deployments(world, repo="team/other").start(record)
+
+
+def test_the_command_s_connection_opens_them_once_a_repository_and_revokes_what_it_minted(
+    github: FakeGitHub,
+    keypair,  # noqa: F811
+) -> None:
+    world = installed(github, keypair[1])
+    app = credentials.Credentials(f"GitHub App {APP_ID}", app=credentials.App(str(APP_ID), keypair[0], 77))
+    connection = Connection(GitHubOptions(repo=GITOPS, credentials=app, api_url=github.api_url))
+    mark = world.mark()
+
+    made = connection.deployments(SOURCE)  # GitHubOptions.deployment_credentials, else the GitOps ones
+    assert connection.deployments("TEAM/api", app) is made  # one token for the repository
+    create(made, world.commits[3])
+    connection.client()  # the GitOps repo's own token
+    connection.close()
+
+    assert world.calls_since(mark) == [
+        "POST /app/installations/{installation_id}/access_tokens",  # installation 77: same owner
+        f"POST {DEPLOYMENTS}",
+        "POST /app/installations/{installation_id}/access_tokens",
+        "DELETE /installation/token",
+        "DELETE /installation/token",
+    ]
+    assert len(github.revoked) == 2

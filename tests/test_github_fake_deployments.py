@@ -81,7 +81,7 @@ def test_auto_merge_merges_the_default_branch_into_a_branch_behind_it(github: Fa
 
 def test_required_contexts_as_github_reads_them(github: FakeGitHub, app: Any) -> None:
     sha = app.refs["main"]
-    app.report_check(sha, "ci", "success")  # one store with the commit statuses (branch wait)
+    app.report_check(sha, "ci", "success")
     app.report_check(sha, "lint", "failure")
     refused = deploy(sha)  # omitted: every context on the commit must be success
     assert refused.status_code == 409

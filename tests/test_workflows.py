@@ -186,12 +186,11 @@ def test_release_pins_the_actions_to_the_pushed_digest_and_moves_the_major_tag(t
     [script] = [s["run"] for s in steps if str(s.get("name", "")).startswith("Pin the actions")]
     work, remote = tmp_path / "work", tmp_path / "remote.git"
     work.mkdir()
-    for name in ("action.yml", *(path.parent.name for path in sorted(ROOT.glob("*/action.yml")))):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, work / name)
-        else:
-            shutil.copy(source, work / name)
+    actions = ["action.yml", *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("*/action.yml"))]
+    assert "rollback/action.yml" in actions
+    for name in actions:
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, work / name)
     config = tmp_path / "gitconfig"
     env = {
         "PATH": "/usr/bin:/bin",
@@ -202,6 +201,7 @@ def test_release_pins_the_actions_to_the_pushed_digest_and_moves_the_major_tag(t
         "DIGEST": "sha256:" + "ab" * 32,
         "IMAGE": f"ghcr.io/{OWNER}/autodeploy",
         "TOKEN": "ghs_release_test_token_0000",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
     }
 
     def git(*args: str, cwd: Path = work) -> str:
@@ -219,7 +219,12 @@ def test_release_pins_the_actions_to_the_pushed_digest_and_moves_the_major_tag(t
     done = subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     pinned = f"  image: docker://ghcr.io/{OWNER}/autodeploy@{env['DIGEST']}"
-    for name in ("action.yml", *(str(p.relative_to(ROOT)) for p in sorted(ROOT.glob("*/action.yml")))):
+    for name in actions:
         assert pinned in git("--git-dir", str(remote), "show", f"v1:{name}").splitlines(), name
-    assert git("--git-dir", str(remote), "rev-parse", "v1") == git("rev-parse", "HEAD")
+    commit = git("--git-dir", str(remote), "rev-parse", "v1")
+    assert commit == git("rev-parse", "HEAD")
+    summary = (tmp_path / "summary.md").read_text()
+    assert f"uses: {OWNER}/autodeploy@{commit} # v1.2.3" in summary.splitlines()
+    assert f"uses: {OWNER}/autodeploy/rollback@{commit} # v1.2.3" in summary.splitlines()
+    assert "ghs_release_test_token" not in summary
     assert "the actions run" in git("log", "-1", "--format=%s")

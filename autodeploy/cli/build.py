@@ -280,6 +280,7 @@ def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptio
         actions_token=env.actions_token,
         app_id=args.app_id or env.app_id,
         private_key=env.app_private_key,
+        deployment_token=env.deployment_token,
     )
     return credentials.github_options(
         gitops_repo(repo),

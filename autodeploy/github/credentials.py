@@ -186,6 +186,7 @@ def github_options(
         graphql_url=env.graphql_url,
         base_branch=validate.branch(base) if base else None,
         guard_credentials=for_source_repo(secrets, chosen),
+        deployment_credentials=for_deployments(secrets, chosen),
         push=env.push,
         max_wait=max_wait,
     )

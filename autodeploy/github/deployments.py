@@ -73,6 +73,18 @@ class Deployments:
             raise self._failure(got, doing)
         return int(field(got.data, "id", doing=doing))
 
+    def start(self, record: deployment.Record) -> int:
+        """`create` for one of deployment.records(...): a deployment of this repository's."""
+        if record.repo.lower() != self.repo.lower():
+            raise ValueError(f"a deployment of {record.repo} is not one of {self.repo}")
+        return self.create(
+            sha=record.sha,
+            environment=record.environment,
+            production=record.production,
+            payload=record.payload,
+            description=record.description,
+        )
+
     def set_state(
         self,
         deployment_id: int,

@@ -5,8 +5,9 @@ Flux      one GraphQL request: the base branch's last commits with their first p
           the commit that brought its version is taken; a version that came earlier than those
           commits costs one more request (statuses.py's batched read) for its bringing commit.
 Deploys   the GitHub Deployment of each app's source commit in the source environment, in its
-          source repository (deployments.py, two requests an app), asked only for the apps Flux
-          did not find healthy; a repository the token cannot read answers "none".
+          source repository (deployments.py, with the credentials that write them: two requests an
+          app), asked only for the apps Flux did not find healthy; a repository the token cannot
+          read answers "none".
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ from autodeploy.errors import GitHubError, InputError
 from autodeploy.flux import CommitStatus
 from autodeploy.github import statuses
 from autodeploy.github.api import RepoApi
-from autodeploy.github.client import Client
+from autodeploy.github.deployments import Deployments
 from autodeploy.promotion import Candidate
 
 CHAIN = 50  # the base's newest commits read with their statuses
 
 
 class GitHubHealth:
-    def __init__(self, api: RepoApi, base: str | None, source_client: Callable[[], Client]) -> None:
+    def __init__(self, api: RepoApi, base: str | None, deployments: Callable[[str], Deployments]) -> None:
         self.api = api
         self.base = base  # None: the default branch
-        self.source_client = source_client  # reads the application repositories' deployments
+        self.deployments = deployments  # an application repository's, opened once per command
 
     def flux_statuses(
         self, asked: Sequence[Candidate]
@@ -84,8 +85,6 @@ class GitHubHealth:
     def deployment_states(
         self, asked: Sequence[Candidate], *, env: str, environment: str
     ) -> Mapping[str, str | None]:
-        from autodeploy.github.deployments import Deployments
-
         states: dict[str, str | None] = {}
         unreadable: list[str] = []
         for candidate in asked:
@@ -95,7 +94,7 @@ class GitHubHealth:
                 continue
             name = deployment.environment_name(environment, app=candidate.app, env=env)
             try:
-                reader = Deployments(self.source_client(), block.source_repo)
+                reader = self.deployments(block.source_repo)
                 states[candidate.app] = reader.latest_state(sha=block.commit, environment=name)
             except (InputError, GitHubError):  # 404 or 403: the token cannot see the repository
                 states[candidate.app] = None
