@@ -114,8 +114,8 @@ def build(
     envs: Sequence[str] = (),
     order: Sequence[str] = DEFAULT_ORDER,
 ) -> Matrix:
-    """The matrix of `read`'s files: only `apps` and `envs` when given (then in the order of
-    `envs`), else every environment found, those of `order` first, in that order."""
+    """The matrix of `read`'s files: only `apps` and `envs` when given, else every environment
+    found; those `order` names first, in its order (and marked against one another)."""
     pattern = path_pattern(path_template)
     found: dict[tuple[str, str], FileState] = {}
     for state in read.files:
@@ -129,15 +129,16 @@ def build(
             continue
         found[(app, env)] = state
     present = {env for _, env in found}
-    if envs:
-        env_order = tuple(envs)
+    if envs:  # in the order where it names them, then as given
+        env_order = tuple(e for e in order if e in envs) + tuple(e for e in envs if e not in order)
     else:
         env_order = tuple(e for e in order if e in present) + tuple(sorted(present - set(order)))
+    ordered = env_order if envs else tuple(e for e in env_order if e in order)
     app_order = tuple(apps) if apps else tuple(sorted({app for app, _ in found}))
     cells = []
     for app in app_order:
         row = [_cell(app, env, found[(app, env)]) for env in env_order if (app, env) in found]
-        cells.extend(_marked(row, [e for e in env_order if e in order or envs]))
+        cells.extend(_marked(row, ordered))
     return Matrix(env_order, app_order, tuple(cells), read.revision, read.where)
 
 

@@ -218,3 +218,14 @@ def test_a_pull_request_with_more_files_than_github_lists_has_all_read_at_its_he
         ("api", ["1.2.0"]),
         ("web", ["1.3.0"]),
     ]
+
+
+def test_env_and_env_order_together(
+    gitops: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["status", "--gitops-dir", str(gitops), "--env", "production", "--env", "development"]
+    assert status(capsys, *args)["environments"] == ["production", "development"]
+    ordered = status(capsys, *args, "--env-order", "development,staging,production")
+    assert ordered["environments"] == ["development", "production"]
+    assert [e["differs"] for e in ordered["entries"]] == [False, True]
