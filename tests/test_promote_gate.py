@@ -51,7 +51,10 @@ def test_flux_success_on_the_commit_that_brought_it(
     assert (
         "Flux reported kustomization/apps-staging/0c9c2e41 success" in found["promotions"][0]["health_reason"]
     )
-    assert not any("deployments" in call for call in world.calls_since(mark))  # Flux decided
+    calls = world.calls_since(mark)
+    assert not any("deployments" in call for call in calls)  # Flux decided
+    # The two environments' files (2), Flux's statuses (1), then a first deploy's 8 (the guard included).
+    assert calls[:3] == ["POST /graphql"] * 3 and len(calls) == 11, calls
 
 
 def test_flux_success_on_a_later_commit_that_still_holds_it(
