@@ -56,9 +56,29 @@ def toplevel(path: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def may_be_repository(path: str) -> bool:
+    """Whether git could find a repository at `path`, told without starting git: a `.git` there or in
+    a directory above, a bare repository, or GIT_DIR set. False only when git would find none, so
+    that a deploy in a plain directory starts no git process."""
+    if os.environ.get("GIT_DIR"):
+        return True
+    here = os.path.abspath(path)
+    if os.path.isfile(os.path.join(here, "HEAD")) and os.path.isdir(os.path.join(here, "objects")):
+        return True
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return True
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
+
+
 def resolve_commits(repo: str, *commits: str) -> list[str | None] | None:
     """The full id of each commit, None for one the repository lacks; None when `repo` is in no git
-    repository at all. One git process for all of them."""
+    repository at all. One git process for all of them, none when `repo` cannot be in one."""
+    if not may_be_repository(repo):
+        return None
     result = git(
         repo, "cat-file", "--batch-check", check=False, stdin="".join(f"{c}^{{commit}}\n" for c in commits)
     )

@@ -58,6 +58,9 @@ class LocalDir:
         except UnicodeDecodeError as exc:
             raise InputError(f"{relative} is not UTF-8 text") from exc
 
+    def list_dirs(self, paths: Sequence[str], snapshot: Snapshot) -> dict[str, tuple[str, ...] | None]:
+        return {path: self.list_dir(path, snapshot) for path in paths}
+
     def list_dir(self, path: str, snapshot: Snapshot) -> tuple[str, ...] | None:
         directory = self._path(path)
         if not directory.is_dir():

@@ -18,6 +18,7 @@ import posixpath
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
@@ -25,6 +26,7 @@ from autodeploy import imagefile, report, request
 from autodeploy.errors import ConflictError, InputError, RegistryError, StaleSnapshot, UnhealthyError
 from autodeploy.imageref import ImageRef
 from autodeploy.options import DeployOptions, RollbackOptions
+from autodeploy.overlap import overlapped
 from autodeploy.plan import DeployPlan, DeployRequest, Facts, Relation, Target, plan_deploy
 from autodeploy.request import Provenance
 from autodeploy.retry import Deadline, backoff, seconds_text
@@ -88,8 +90,9 @@ class GitopsRepo(Protocol):
         run, whose diff nothing checks) forbids that."""
         ...
 
-    def list_dir(self, path: str, snapshot: Snapshot) -> tuple[str, ...] | None:
-        """Names of the directories inside `path` at the snapshot, or None when it does not exist."""
+    def list_dirs(self, paths: Sequence[str], snapshot: Snapshot) -> dict[str, tuple[str, ...] | None]:
+        """For each of `paths`, the names of the directories inside it at the snapshot, or None when
+        it does not exist."""
         ...
 
     def apply(self, plan: DeployPlan, request: DeployRequest, snapshot: Snapshot) -> Applied:
@@ -527,11 +530,9 @@ def read_facts(request: DeployRequest, repo: GitopsRepo, *, exact: bool = False)
         return snapshot
     extra = sorted({p for t in missing for p in (request.release_path(t), request.kustomization_path(t))})
     snapshot = repo.read(extra, branch=branch, at=snapshot)
-    listings = dict(snapshot.listings)
-    for target in missing:
-        app_dir = posixpath.dirname(posixpath.dirname(request.path(target))) or "."
-        if app_dir not in listings:
-            listings[app_dir] = repo.list_dir(app_dir, snapshot)
+    app_dirs = {posixpath.dirname(posixpath.dirname(request.path(t))) or "." for t in missing}
+    unlisted = sorted(app_dirs - set(snapshot.listings))
+    listings = {**snapshot.listings, **(repo.list_dirs(unlisted, snapshot) if unlisted else {})}
     return replace(snapshot, listings=listings)
 
 
@@ -541,10 +542,12 @@ def _relations(
     history: SourceHistory | None,
     cache: dict[tuple[str, str, str], Relation],
 ) -> dict[str, Relation]:
-    """Ask the source history only about targets whose deployed commit differs from ours."""
+    """Ask the source history only about targets whose deployed commit differs from ours: each
+    deployed commit once, the questions overlapped (they are independent reads)."""
     relations: dict[str, Relation] = {}
     if request.allow_downgrade or history is None:
         return relations
+    keys: dict[str, tuple[str, str, str]] = {}
     for target in request.targets:
         text = snapshot.files.get(request.path(target))
         old = imagefile.read_block(text, path=request.path(target)) if text is not None else None
@@ -553,8 +556,8 @@ def _relations(
             continue
         if old.source_repo not in {None, source_repo}:
             continue  # built from another repository: its history says nothing about ours
-        key = (source_repo, old.commit, commit)
-        if key not in cache:
-            cache[key] = history.relation(source_repo, old.commit, commit)
-        relations[target.label] = cache[key]
-    return relations
+        keys[target.label] = (source_repo, old.commit, commit)
+    asked = [key for key in dict.fromkeys(keys.values()) if key not in cache]
+    reads = [partial(history.relation, repo, old, new) for repo, old, new in asked]
+    cache.update(zip(asked, overlapped(reads), strict=True))
+    return {label: cache[key] for label, key in keys.items()}

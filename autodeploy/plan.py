@@ -436,8 +436,9 @@ def unified_diff(path: str, old: str | None, new: str) -> str:
     new_lines = new.splitlines(keepends=True)
     out = []
     fromfile = f"a/{path}" if old is not None else "/dev/null"
-    for line in difflib.unified_diff(old_lines, new_lines, fromfile, f"b/{path}", n=3):
-        out.append(line)
-        if not line.endswith(("\n", "\r")):
-            out.append("\n\\ No newline at end of file\n")
-    return "".join(out)
+    with imagefile.no_cyclic_gc():
+        for line in difflib.unified_diff(old_lines, new_lines, fromfile, f"b/{path}", n=3):
+            out.append(line)
+            if not line.endswith(("\n", "\r")):
+                out.append("\n\\ No newline at end of file\n")
+        return "".join(out)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,7 +62,8 @@ class Budget:
     """The time one service (a registry, GitHub) may take in all: `seconds` spent inside `running()`
     blocks, connect, read and sleeps together, and never past `deadline`, the command's own.
 
-    Not thread-safe; autodeploy runs one thread (a watchdog only reads `remaining`)."""
+    Blocks may run in several threads at once (overlapped reads): the time counted is the time any
+    block was running, once (a watchdog only reads `remaining`)."""
 
     def __init__(
         self,
@@ -80,6 +82,7 @@ class Budget:
         self._spent = 0.0
         self._entered: float | None = None
         self._depth = 0
+        self._lock = threading.Lock()
         self.slept = 0.0  # of the time spent, how much was sleeping
 
     @property
@@ -122,16 +125,18 @@ class Budget:
     @contextmanager
     def running(self) -> Iterator[Budget]:
         """Count the time inside the block against the budget; nested blocks count once."""
-        if self._depth == 0:
-            self._entered = self.clock()
-        self._depth += 1
+        with self._lock:
+            if self._depth == 0:
+                self._entered = self.clock()
+            self._depth += 1
         try:
             yield self
         finally:
-            self._depth -= 1
-            if self._depth == 0 and self._entered is not None:
-                self._spent += self.clock() - self._entered
-                self._entered = None
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._entered is not None:
+                    self._spent += self.clock() - self._entered
+                    self._entered = None
 
 
 def backoff(

@@ -14,7 +14,8 @@ never trips them. Here two things hold a request to its budget:
   runs out, so a blocked read returns at once with a connection error; `ran_out(budget, exc)`
   tells the caller that this is why.
 
-The guard belongs to the thread that entered it; autodeploy runs one thread.
+The guard belongs to the thread that entered it: reads overlapped in threads (autodeploy.overlap)
+each enter their own, on one budget.
 """
 
 from __future__ import annotations

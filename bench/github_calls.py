@@ -19,6 +19,11 @@
 3. Merges mid-run: the open pull request merges before request k of a run (k = 0..6 in turn), by
    hand (a merge commit or a squash) or by auto-merge when CI's check passes on its head. A lost
    deploy is a run that ends with its tag neither on the base nor in an open pull request's head.
+4. Issue 13's table (tests/roundtrips.py, pinned by tests/test_github_roundtrips.py): the requests of
+   a deploy, an update and a no-op of one app, of `--targets` with 1, 10 and 50 apps (first deploy
+   and update), of `history --limit 10` and of a rollback to the previous image on a file with 200
+   versions; and each one's wall time with 0, 50 and 200 ms slept before every answer (a round trip
+   to GitHub), the median of `--repeat` runs.
 Targets (issue 5): first deploy <= 8 (not counting the label creation and auto-merge), update <= 5,
 no-op <= 3, the same for 10 and 10,000 files; no lost update in 50 racing pairs; (issue 10) no lost
 deploy in 50 trials of each kind of merge mid-run.
@@ -40,10 +45,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import roundtrips  # noqa: E402
 from github_fake import FakeGitHub  # noqa: E402
 from github_world import World, image_yaml, push_event  # noqa: E402
 
-from autodeploy import pipeline, report  # noqa: E402
+from autodeploy import overlap, pipeline, report  # noqa: E402
 from autodeploy.errors import GitHubError  # noqa: E402
 from autodeploy.imagefile import read_block  # noqa: E402
 
@@ -266,13 +272,78 @@ def race(trial: int) -> dict[str, Any]:
         }
 
 
+TARGETS = {  # issue 13's targets for the number of requests
+    "first deploy (opens a PR)": 9,
+    "update of an open PR": 5,
+    "no-op (the same deploy again)": 3,
+    "--targets with 1 app, first deploy": 10,
+    "--targets with 10 apps, first deploy": 10,
+    "--targets with 50 apps, first deploy": 10,
+    "--targets with 10 apps, update": 6,
+    "--targets with 50 apps, update": 6,
+    roundtrips.SCAFFOLD: 10,
+}
+LATENCIES = (0.0, 0.05, 0.2)
+
+
+def timed(scenario: roundtrips.Scenario, repeat: int) -> dict[str, float]:
+    """The scenario's wall time at each latency: the median of `repeat` runs."""
+    seconds = {}
+    for latency in LATENCIES:
+        times = sorted(
+            roundtrips.run(scenario, latency=latency, validate=False).seconds for _ in range(repeat)
+        )
+        seconds[f"{latency * 1000:.0f} ms"] = round(times[len(times) // 2], 3)
+    return seconds
+
+
+def round_trips(repeat: int) -> dict[str, dict[str, Any]]:
+    """Issue 13's table: requests per scenario, and wall times under injected latency."""
+    out: dict[str, dict[str, Any]] = {}
+    roundtrips.run(roundtrips.SCENARIOS["first deploy (opens a PR)"], validate=False)  # warm up
+    for name, scenario in roundtrips.SCENARIOS.items():
+        requests = len(roundtrips.run(scenario, validate=False).calls)
+        target = TARGETS.get(name, 3 if name.startswith("history") else 8)
+        if name == roundtrips.SPREAD:  # not in the issue's table: the guard's compares, overlapped
+            out[name] = {"requests": requests, "target": None, "seconds": timed(scenario, repeat)}
+            overlap.MAX_IN_FLIGHT, kept = 1, overlap.MAX_IN_FLIGHT
+            try:
+                seconds = timed(scenario, repeat)
+            finally:
+                overlap.MAX_IN_FLIGHT = kept
+            out[name + ", one at a time"] = {"requests": requests, "target": None, "seconds": seconds}
+            continue
+        out[name] = {"requests": requests, "target": target, "seconds": timed(scenario, repeat)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each latency row (the median)")
+    parser.add_argument("--only-round-trips", action="store_true", help="issue 13's table alone")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     report.info = lambda message: None  # type: ignore[assignment]  # the retries' chatter
-    results: dict[str, Any] = {"scenarios": {}, "race": {}}
+    results: dict[str, Any] = {"round_trips": round_trips(args.repeat), "scenarios": {}, "race": {}}
+    width = 72
+    heads = "".join(f"{'at ' + key:>12}" for key in next(iter(results["round_trips"].values()))["seconds"])
+    print(f"{'scenario (issue 13)':<{width}} {'requests':>8} {'target':>7}{heads}")
+    for name, row in results["round_trips"].items():
+        cells = "".join(f"{seconds:>10.2f} s" for seconds in row["seconds"].values())
+        target = "-" if row["target"] is None else f"<= {row['target']}"
+        print(f"{name:<{width}} {row['requests']:>8} {target:>7}{cells}")
+    missed = [
+        name
+        for name, row in results["round_trips"].items()
+        if row["target"] is not None and row["requests"] > row["target"]
+    ]
+    if args.only_round_trips:
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+        return 1 if missed else 0
+    print()
     width = 60
     print(f"{'scenario':<{width}} {'10 files':>14} {'10,000 files':>14}")
     small, big = scenarios(10), scenarios(10_000)
@@ -313,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return 1 if lost else 0
+    return 1 if lost or missed else 0
 
 
 if __name__ == "__main__":

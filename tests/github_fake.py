@@ -1257,7 +1257,7 @@ class FakeGitHub(StatusesMixin, DeploymentsMixin, FleetRoutes):
         query, variables = body.get("query", ""), body.get("variables", {})
         if "enablePullRequestAutoMerge" not in query:
             with self.lock:  # queries: executed on GitHub's schema (tests/github_graphql.py)
-                return github_graphql.execute(self.repos, query, variables)
+                return github_graphql.execute(self.repos, query, variables, web=self.web)
         with self.lock:
             found = [
                 (r, p)

@@ -5,10 +5,10 @@ real API would refuse (an unknown field, a wrong argument, an unused variable) i
 Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchRef`, `Ref.target`,
 `Commit.history(path:)` with git log's history simplification (a merge that left the file as one
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
-`Commit.associatedPullRequests`, `Commit.parents`, `Commit.status` (the commit statuses of
-tests/github_fake_statuses.py: the latest per context), `Repository.object(oid:)` for a commit or a
-blob and `object(expression: "REV:PATH")`, `PullRequest.headRefOid` and `.files`, and
-`Repository.pullRequests(states: OPEN)`.
+`Commit.associatedPullRequests`, `Ref.associatedPullRequests` (open pull requests from a branch),
+`Commit.parents`, `Commit.status` (the commit statuses of tests/github_fake_statuses.py: the latest
+per context), `Repository.object(oid:)` for a commit or a blob, `.object(expression: "<rev>:<path>")`
+for a blob or a tree, `PullRequest.headRefOid` and `.files`, and `Repository.pullRequests(states: OPEN)`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from github_fake import Pull, Repo
 
 SCHEMA = Path(__file__).resolve().parent / "graphql" / "schema.graphql"
+WEB = ["https://github.com"]  # the web address pull requests' urls are on: the fake's, per query
 EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -42,7 +43,10 @@ def check(query: str) -> list[str]:
     return [error.message for error in validate(schema(), parse(query))]
 
 
-def execute(repos: dict[str, Repo], query: str, variables: dict[str, Any]) -> dict[str, Any]:
+def execute(
+    repos: dict[str, Repo], query: str, variables: dict[str, Any], *, web: str = "https://github.com"
+) -> dict[str, Any]:
+    WEB[0] = web
     problems = check(query)
     if problems:
         return {"errors": [{"message": message} for message in problems]}
@@ -94,16 +98,11 @@ class RepositoryNode:
         name = qualifiedName.removeprefix("refs/heads/")
         return RefNode(self.repo, name) if name in self.repo.refs else None
 
-    def object(self, oid: str | None = None, expression: str | None = None) -> CommitNode | BlobNode | None:
-        """A commit or a blob by its oid, or `REV:PATH` (a blob at a commit, branch or tag) as git
-        rev-parse reads it."""
-        if expression is not None:
-            rev, colon, path = expression.partition(":")
+    def object(self, oid: str | None = None, expression: str | None = None) -> Any:
+        if expression is not None:  # "<rev>:<path>": a blob or a tree at a commit, as rev-parse reads it
+            rev, _, path = expression.partition(":")
             sha = self.repo.resolve(rev)
-            if not colon:
-                return CommitNode(self.repo, sha) if sha else None
-            blob = self.repo.commits[sha].tree.get(path) if sha else None
-            return BlobNode(self.repo.blobs[blob].decode(), blob) if blob else None
+            return None if sha is None else _at_path(self.repo, sha, path.strip("/"))
         if oid in self.repo.commits:
             return CommitNode(self.repo, oid)
         if oid in self.repo.blobs:
@@ -133,6 +132,15 @@ class RefNode:
 
     def target(self) -> CommitNode:
         return CommitNode(self.repo, self.repo.refs[self.name])
+
+    def associatedPullRequests(
+        self, first: int = 100, states: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:  # noqa: N802
+        """The pull requests whose head is this branch (of this repository)."""
+        wanted = {s.lower() for s in states} if states else None
+        pulls = sorted(self.repo.pulls.values(), key=lambda p: p.number)
+        chosen = [p for p in pulls if p.head == self.name and (wanted is None or _state(p) in wanted)]
+        return {"nodes": [PullNode(self.repo, p) for p in chosen[:first]]}
 
 
 class CommitNode:
@@ -193,6 +201,29 @@ class CommitNode:
         return {"nodes": [PullNode(self.repo, p) for p in sorted(found, key=lambda p: p.number)][:first]}
 
 
+class TreeNode:
+    typename = "Tree"
+
+    def __init__(self, entries: list[dict[str, str]]) -> None:
+        self.entries = entries
+
+
+def _at_path(repo: Repo, sha: str, path: str) -> BlobNode | TreeNode | None:
+    """The fake's trees are flat (path -> blob): a directory is every path under it."""
+    text = repo.text(sha, path) if path else None
+    if text is not None:
+        return BlobNode(text, repo.commits[sha].tree[path])
+    prefix = f"{path}/" if path else ""
+    kinds: dict[str, str] = {}
+    for name in repo.commits[sha].tree:
+        if name.startswith(prefix):
+            first, _, rest = name[len(prefix) :].partition("/")
+            kinds[first] = "tree" if rest else kinds.get(first, "blob")
+    if not kinds:
+        return None
+    return TreeNode([{"name": name, "type": kind} for name, kind in sorted(kinds.items())])
+
+
 class UserNode:
     typename = "User"  # an Actor
 
@@ -221,6 +252,14 @@ class PullNode:
         self.author = UserNode("autodeploy-bot")
         self.mergedBy = UserNode("alice") if pull.merged else None
         self._pull = pull
+        self.id = pull.node_id
+        self.url = f"{WEB[0]}/{repo.full_name}/pull/{pull.number}"
+        self.title = pull.title
+        self.body = pull.body
+        self.state = _state(pull).upper()
+        self.headRefOid = pull.head_sha or repo.refs.get(pull.head, "0" * 40)
+        self.labels = {"nodes": [{"name": name} for name in pull.labels]}
+        self.autoMergeRequest = {"enabledAt": EPOCH.isoformat()} if pull.auto_merge else None
 
     def mergeCommit(self) -> CommitNode | None:  # noqa: N802
         sha = self._pull.merge_commit_sha
@@ -229,14 +268,11 @@ class PullNode:
     def headRef(self) -> RefNode | None:  # noqa: N802
         return RefNode(self.repo, self._pull.head) if self._pull.head in self.repo.refs else None
 
-    def headRefOid(self) -> str | None:  # noqa: N802
-        return self._pull.head_sha if self._pull.state == "closed" else self.repo.refs.get(self._pull.head)
-
     def files(self, first: int = 100, **_: Any) -> dict[str, Any]:
         """The files the pull request changes: its head against where it left its base."""
-        head = self.headRefOid()
+        head = self.headRefOid
         base = self.repo.refs.get(self._pull.base)
-        if head is None or base is None:
+        if head not in self.repo.commits or base is None:
             return {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
         since = self.repo.merge_base(base, head)
         before = self.repo.commits[since].tree if since else {}

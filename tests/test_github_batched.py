@@ -21,10 +21,8 @@ FIRST = [
     "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
 ]
 UPDATE = [
-    "POST /graphql",
+    "POST /graphql",  # the branch's files, its open pull request and the base's files: in step
     "GET /repos/{owner}/{repo}/compare/{basehead}",  # the guard
-    "GET /repos/{owner}/{repo}/pulls",
-    "GET /repos/{owner}/{repo}/compare/{basehead}",  # is the branch behind its base?
     "POST /repos/{owner}/{repo}/git/trees",
     "POST /repos/{owner}/{repo}/git/commits",
     "PATCH /repos/{owner}/{repo}/git/refs/{ref}",

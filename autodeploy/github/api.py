@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github.client import Client, Response, is_protection
-from autodeploy.github.models import Commit, Comparison, Pull, field, text_of
+from autodeploy.github.models import PULL_FIELDS, Commit, Comparison, Pull, RefRead, field, text_of
 
 _SHA_RE = re.compile(r"[0-9a-f]{40}")
 READ = "`contents: read`"
@@ -57,11 +57,12 @@ class RepoApi:
         return text_of(got.data, path, doing), True
 
     def read_refs(
-        self, refs: Mapping[str, str | None], paths: Sequence[str]
-    ) -> dict[str, tuple[Commit, dict[str, str | None]] | None]:
+        self, refs: Mapping[str, str | None], paths: Sequence[str], *, pulls_of: str | None = None
+    ) -> dict[str, RefRead | None]:
         """Several files at the heads of several refs, in one GraphQL request: for each alias, its
         ref's head commit (with its tree) and the files' texts there, all read from that one commit
-        (None for a missing file), or None for a missing ref. A ref of None is the default branch."""
+        (None for a missing file), or None for a missing ref. A ref of None is the default branch, a
+        40-hex ref a commit. `pulls_of` names the alias whose open pull requests (as head) come too."""
         declared = ["$owner: String!", "$name: String!"]
         variables: dict[str, Any] = {"owner": self.owner, "name": self.repo.split("/", 1)[1]}
         files = []
@@ -74,8 +75,13 @@ class RepoApi:
         commit = "... on Commit { oid tree { oid } " + " ".join(files) + " }"
         fields = []
         for alias, ref in refs.items():
+            pulls = (
+                f" pulls: associatedPullRequests(states: OPEN, first: 5) {{ nodes {{ {PULL_FIELDS} }} }}"
+                if alias == pulls_of
+                else ""
+            )
             if ref is None:
-                fields.append(f"{alias}: defaultBranchRef {{ target {{ {commit} }} }}")
+                fields.append(f"{alias}: defaultBranchRef {{ name target {{ {commit} }}{pulls} }}")
             elif _SHA_RE.fullmatch(ref):
                 declared.append(f"${alias}: GitObjectID!")
                 variables[alias] = ref
@@ -83,24 +89,11 @@ class RepoApi:
             else:
                 declared.append(f"${alias}: String!")
                 variables[alias] = ref
-                fields.append(f"{alias}: ref(qualifiedName: ${alias}) {{ target {{ {commit} }} }}")
-        query = (
-            f"query({', '.join(declared)}) {{ repository(owner: $owner, name: $name) {{ "
-            + " ".join(fields)
-            + " } }"
-        )
+                named = f"ref(qualifiedName: ${alias})"
+                fields.append(f"{alias}: {named} {{ name target {{ {commit} }}{pulls} }}")
         doing = f"reading {len(paths)} files in {self.repo}"
-        got = self.client.graphql(query, variables, doing=doing, needs=READ)
-        data = got.data if isinstance(got.data, dict) else {}
-        if data.get("errors"):
-            error = data["errors"][0]
-            raise GitHubError(
-                f"{doing}: GitHub answered: {error.get('message') if isinstance(error, dict) else error}"
-            )
-        repository = (data.get("data") or {}).get("repository")
-        if not isinstance(repository, dict):
-            raise self._missing()
-        found: dict[str, tuple[Commit, dict[str, str | None]] | None] = {}
+        repository = self._repository(declared, variables, fields, doing)
+        found: dict[str, RefRead | None] = {}
         for alias, ref in refs.items():
             node = repository.get(alias) or {}
             target = node if ref is not None and _SHA_RE.fullmatch(ref) else node.get("target")
@@ -119,7 +112,56 @@ class RepoApi:
                     texts[path] = self.read_file(path, head.sha)[0]  # too large or not text for GraphQL
                 else:
                     texts[path] = blob["text"]
-            found[alias] = (head, texts)
+            listed = (node.get("pulls") or {}).get("nodes") or ()
+            open_pulls = tuple(Pull.from_graphql(p, doing) for p in listed if isinstance(p, dict))
+            name = node.get("name")
+            found[alias] = RefRead(head, texts, open_pulls, str(name) if name else None)
+        return found
+
+    def _repository(
+        self, declared: Sequence[str], variables: Mapping[str, Any], fields: Sequence[str], doing: str
+    ) -> dict[str, Any]:
+        """One GraphQL query of `fields` on the repository: its answer, or the error GitHub gave."""
+        query = (
+            f"query({', '.join(declared)}) {{ repository(owner: $owner, name: $name) {{ "
+            + " ".join(fields)
+            + " } }"
+        )
+        got = self.client.graphql(query, variables, doing=doing, needs=READ)
+        data = got.data if isinstance(got.data, dict) else {}
+        if data.get("errors"):
+            error = data["errors"][0]
+            raise GitHubError(
+                f"{doing}: GitHub answered: {error.get('message') if isinstance(error, dict) else error}"
+            )
+        repository = (data.get("data") or {}).get("repository")
+        if not isinstance(repository, dict):
+            raise self._missing()
+        return repository
+
+    def list_dirs(self, paths: Sequence[str], commit: str) -> dict[str, tuple[str, ...] | None]:
+        """The directories inside each of `paths` at `commit`, in one GraphQL request (None for a
+        path that is no directory there)."""
+        declared = ["$owner: String!", "$name: String!"]
+        variables: dict[str, Any] = {"owner": self.owner, "name": self.repo.split("/", 1)[1]}
+        fields = []
+        for number, path in enumerate(paths):
+            declared.append(f"$d{number}: String!")
+            variables[f"d{number}"] = f"{commit}:{'' if path in {'', '.'} else path}"
+            fields.append(
+                f"d{number}: object(expression: $d{number}) {{ ... on Tree {{ entries {{ name type }} }} }}"
+            )
+        doing = f"listing {len(paths)} directories at {_short(commit)} in {self.repo}"
+        repository = self._repository(declared, variables, fields, doing)
+        found: dict[str, tuple[str, ...] | None] = {}
+        for number, path in enumerate(paths):
+            tree = repository.get(f"d{number}")
+            entries = tree.get("entries") if isinstance(tree, dict) else None
+            if not isinstance(entries, list):
+                found[path] = None  # missing, or a file
+                continue
+            names = (str(e.get("name")) for e in entries if isinstance(e, dict) and e.get("type") == "tree")
+            found[path] = tuple(sorted(names))
         return found
 
     def list_dir(self, path: str, ref: str) -> list[dict[str, Any]] | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from autodeploy.github.connection import ClientOptions
 
 if TYPE_CHECKING:
     from github.Auth import Auth
-    from github.Requester import RequestsResponse
+    from github.Requester import Requester, RequestsResponse
 
 API_VERSION = "2022-11-28"
 RETRYABLE = frozenset({500, 502, 503, 504})
@@ -99,6 +100,9 @@ class Client:
             api_version=API_VERSION,
         )
         _bound_connections(self._github.requester)
+        self._main = threading.get_ident()
+        self._threads = threading.local()  # a requester per thread of overlapped reads
+        self._count = threading.Lock()
 
     @property
     def waited(self) -> float:
@@ -221,6 +225,19 @@ class Client:
             )
         return GitHubError(f"{doing}: GitHub answered {status}: {message}")
 
+    def _requester(self) -> Requester:
+        """PyGithub's Requester keeps one connection object that holds a request between its two
+        calls: each thread that overlaps reads gets its own, with the same settings and auth."""
+        main = self._github.requester
+        if threading.get_ident() == self._main:
+            return main
+        own: Requester | None = getattr(self._threads, "requester", None)
+        if own is None:
+            own = main.withAuth(main.auth)
+            _bound_connections(own)
+            self._threads.requester = own
+        return own
+
     def _send(
         self,
         verb: str,
@@ -229,8 +246,9 @@ class Client:
         body: Any,
         extra: Mapping[str, str] | None = None,
     ) -> Response:
-        self.requests += 1
-        status, headers, output = self._github.requester.requestJson(
+        with self._count:
+            self.requests += 1
+        status, headers, output = self._requester().requestJson(
             verb,
             path,
             parameters=dict(params) if params else None,

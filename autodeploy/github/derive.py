@@ -54,3 +54,15 @@ def branch_text(path: str, base_text: str, state: State) -> str | None:
         return write_block(base_text, block, path=path)
     except ImageFileError:
         return None
+
+
+def in_step(path: str, base_text: str | None, text: str | None, state: State) -> bool:
+    """Whether the branch's `text` of `path` is the base's `base_text` with only what `state` says
+    the branch changed: then the base has not changed the file since the branch took it (or has
+    changed it as the branch did), and merging the base would change nothing there. A file that
+    neither holds, or that the branch added (its row has no old side), is in step too."""
+    if base_text is None:
+        row = next((r for r in state.rows if r.path == path), None)
+        added = row is not None and (row.old_tag, row.old_digest, row.old_commit) == (None, None, None)
+        return text is None or added
+    return text is not None and branch_text(path, base_text, state) == text

@@ -17,7 +17,9 @@ from autodeploy.deploys import FileVersion, Pending, pending_of
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github.api import RepoApi
 
-FIRST_PAGE = 10  # a one-step rollback needs two deploys: a small first page, larger ones after
+# A deploy is known once the version before it is read: `history --limit 10` needs 11 versions and a
+# one-step rollback 3, so a small first page holds both, and larger pages follow.
+FIRST_PAGE = 11
 PAGE = 50
 OPEN_PULLS = 20
 

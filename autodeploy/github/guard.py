@@ -1,5 +1,6 @@
 """The downgrade guard's question, answered by GitHub: is the new source commit newer than the one
-deployed? One compare request (old...new) in the source repository, per pair, cached by the pipeline.
+deployed? One compare request (old...new) in the source repository, per pair, cached by the pipeline,
+which overlaps the compares of a monorepo deploy (autodeploy.overlap).
 
 A push-triggered run in GitHub Actions often knows the answer for free: the push event lists the
 commit the branch was at before (`before`) and the commits it brought (`commits`), and a push that
@@ -12,6 +13,7 @@ deploy go on (Relation.UNKNOWN), as the issue asks.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from autodeploy import report
@@ -34,11 +36,14 @@ class CompareHistory:
         self._client = client  # made on first use: a run that never asks needs no token
         self.event = event
         self._warned: set[str] = set()
+        self._lock = threading.Lock()  # questions may be asked from several threads (overlapped)
 
     def relation(self, repo: str, old: str, new: str) -> Relation:
         if self.event is not None and self.event.proves_newer(repo, old, new):
             return Relation.NEWER
-        got = self._client().request(
+        with self._lock:  # the client (and a GitHub App's token) is made once, by the first to ask
+            client = self._client()
+        got = client.request(
             "GET",
             f"/repos/{repo}/compare/{old}...{new}",
             params={"per_page": 1},
@@ -46,8 +51,10 @@ class CompareHistory:
             allow=(403, 404, 422),
         )
         if got.status >= 300:
-            if repo not in self._warned:
+            with self._lock:
+                first = repo not in self._warned
                 self._warned.add(repo)
+            if first:
                 report.warn(
                     f"the downgrade guard cannot compare commits in {repo} ({got.status} {got.message}): the "
                     "token cannot read that repository, or a commit is gone from it; deploying without the "

@@ -98,6 +98,43 @@ class Pull:
             merge_commit_sha=data.get("merge_commit_sha") or None,
         )
 
+    @classmethod
+    def from_graphql(cls, data: Any, doing: str) -> Pull:
+        """A pull request from GraphQL (PULL_FIELDS), as the REST API would describe it."""
+        labels = (data.get("labels") or {}).get("nodes") or ()
+        merge = data.get("mergeCommit")
+        return cls(
+            number=int(field(data, "number", doing=doing)),
+            url=str(field(data, "url", doing=doing)),
+            node_id=str(field(data, "id", doing=doing)),
+            title=str(data.get("title") or ""),
+            body=str(data.get("body") or ""),
+            head_sha=str(field(data, "headRefOid", doing=doing)),
+            base_ref=str(field(data, "baseRefName", doing=doing)),
+            labels=tuple(str(label.get("name")) for label in labels if isinstance(label, dict)),
+            auto_merge=data.get("autoMergeRequest") is not None,
+            state="open" if data.get("state") == "OPEN" else "closed",
+            merged=bool(data.get("merged")),
+            merge_commit_sha=str(merge["oid"]) if isinstance(merge, dict) and merge.get("oid") else None,
+        )
+
+
+PULL_FIELDS = (
+    "number url id title body headRefOid baseRefName state merged mergeCommit { oid } "
+    "labels(first: 100) { nodes { name } } autoMergeRequest { enabledAt }"
+)
+
+
+@dataclass(frozen=True)
+class RefRead:
+    """A ref's head commit (with its tree), files read there (None: missing), and, when asked,
+    the open pull requests whose head it is."""
+
+    head: Commit
+    files: dict[str, str | None]
+    pulls: tuple[Pull, ...] = ()
+    name: str | None = None  # the branch's name, for a ref (the default branch's, say)
+
 
 @dataclass(frozen=True)
 class ChangedFile:

@@ -7,6 +7,9 @@ Reading one file starts with the branch's open pull request, which the deploy ne
   none is open  the branch is taken not to exist and the file is read from the base at the commit
                 it points at (two requests); creating the branch fails if it does exist after all
                 (a leftover), and the next attempt reads it.
+Several files (`--targets`) are read in one GraphQL request with the branch's open pull request and
+the base's files: the branch's at its head when it exists (when each is the base's with the pull
+request's block, the base has not moved under them and no comparison is needed), else the base's.
 In a dry run (`exact`) and after a lost race, the branch itself is read instead. Writing is always
 compare-and-swap, never forced:
   one file        the contents API PUT with the blob sha of the text planned on: one request that
@@ -33,7 +36,7 @@ from autodeploy import report
 from autodeploy.errors import ConflictError, GitHubError, StaleSnapshot
 from autodeploy.github import derive, refresh
 from autodeploy.github.api import RepoApi
-from autodeploy.github.models import Commit, Pull, blob_sha
+from autodeploy.github.models import Commit, Pull, RefRead, blob_sha
 from autodeploy.github.prbody import Row, State, has_section, merge_rows, read_state
 from autodeploy.github.pulls import PullRequests
 from autodeploy.github.rows import path_pattern, rows_from_comparison
@@ -53,6 +56,7 @@ class GitHubRepo:
         self._infer = True  # derive files and take a branch without a pull request to be missing
         self._pulls: dict[str, Pull | None] = {}  # each branch's open pull request, as of this read
         self._derived: Snapshot | None = None
+        self._in_step: Snapshot | None = None  # read with its base, which has not moved under it
         self._trees: dict[str, str] = {}  # commit -> tree, where a read already learned it
 
     @property
@@ -75,7 +79,7 @@ class GitHubRepo:
             else:
                 files.update((path, self.api.read_file(path, ref)[0]) for path in paths)
             return replace(at, files=files)
-        self._pulls, self._derived = {}, None
+        self._pulls, self._derived, self._in_step = {}, None, None
         exact = exact or not self._infer
         if len(paths) == 1:
             pull = self._pull(branch)
@@ -99,21 +103,52 @@ class GitHubRepo:
 
     def _read_many(self, paths: Sequence[str], branch: str) -> Snapshot:
         """The branch's files at its head, or the base's when the branch does not exist yet: one
-        request however many files (a monorepo's --targets), each read from one commit."""
-        found = self.api.read_refs({"branch": f"refs/heads/{branch}", "base": self._qualified_base()}, paths)
-        for alias, on_branch in (("branch", True), ("base", False)):
-            hit = found[alias]
-            if hit is not None:
-                head, files = hit
-                self._trees[head.sha] = head.tree or ""
-                name = branch if on_branch else f"{self.base} (no branch {branch} yet)"
-                return Snapshot(
-                    files,
-                    revision=head.sha,
-                    on_branch=on_branch,
-                    where=f"{name} of {self.repo} @ {head.sha[:7]}",
-                )
+        request however many files (a monorepo's --targets), each read from one commit, with the
+        branch's open pull request and the base's files, which show whether the base changed a file
+        this run writes since the branch took it (`_check_step`)."""
+        refs = {"branch": f"refs/heads/{branch}", "base": self._qualified_base()}
+        found = self.api.read_refs(refs, paths, pulls_of="branch")
+        hit, base = found["branch"], found["base"]
+        if self._base is None and base is not None and base.name:
+            self._base = base.name  # the default branch, named by the same answer
+        if hit is not None:
+            pulls = sorted(hit.pulls, key=lambda p: p.number)
+            self._pulls[branch] = pulls[0] if pulls else None
+            self._trees[hit.head.sha] = hit.head.tree or ""
+            snapshot = Snapshot(
+                hit.files,
+                revision=hit.head.sha,
+                on_branch=True,
+                where=f"{branch} of {self.repo} @ {hit.head.sha[:7]}",
+            )
+            if base is not None and self._infer and self._check_step(snapshot, base, branch):
+                self._in_step = snapshot
+            return snapshot
+        if base is not None:
+            self._trees[base.head.sha] = base.head.tree or ""
+            return Snapshot(
+                base.files,
+                revision=base.head.sha,
+                on_branch=False,
+                where=f"{self.base} (no branch {branch} yet) of {self.repo} @ {base.head.sha[:7]}",
+            )
         raise self.api._missing()
+
+    def _check_step(self, snapshot: Snapshot, base: RefRead, branch: str) -> bool:
+        """Whether the branch is in step with its base for every file this run writes
+        (derive.in_step), so that no comparison is needed before the commit: its open pull
+        request's hidden state describes the head read, and each file is the base's with the
+        branch's block. Other apps' files of the pull request are left to their own deploys, as a
+        one-file deploy leaves them. False sends the run through refresh.look's comparisons."""
+        pull = self._pulls.get(branch)
+        state = derive.current_state(pull) if pull is not None else None
+        if pull is None or state is None or pull.head_sha != snapshot.revision:
+            return False
+        if pull.base_ref != (self._base or base.name):
+            return False
+        return all(
+            derive.in_step(path, base.files.get(path), text, state) for path, text in snapshot.files.items()
+        )
 
     def _qualified_base(self) -> str | None:
         return f"refs/heads/{self._base}" if self._base else None
@@ -121,7 +156,7 @@ class GitHubRepo:
     def _batch(
         self, refs: dict[str, str | None], paths: Sequence[str]
     ) -> dict[str, dict[str, str | None] | None]:
-        return {alias: hit[1] if hit else None for alias, hit in self.api.read_refs(refs, paths).items()}
+        return {alias: hit.files if hit else None for alias, hit in self.api.read_refs(refs, paths).items()}
 
     def _read_base(self, paths: Sequence[str], branch: str) -> Snapshot:
         base = self.api.base_ref(self.base)
@@ -150,13 +185,17 @@ class GitHubRepo:
         files = {path: self.api.read_file(path, sha)[0] for path in paths}
         return Snapshot(files, revision=sha, on_branch=on_branch, where=where)
 
-    def list_dir(self, path: str, snapshot: Snapshot) -> tuple[str, ...] | None:
-        # Only asked about when a file is missing, and a snapshot with a missing file names its commit.
-        ref = snapshot.revision or self.base
-        items = self.api.list_dir(path, ref)
-        if items is None:
-            return None
-        return tuple(sorted(str(item.get("name")) for item in items if item.get("type") == "dir"))
+    def list_dirs(self, paths: Sequence[str], snapshot: Snapshot) -> dict[str, tuple[str, ...] | None]:
+        """One GraphQL request for all of them, at the snapshot's commit (a snapshot with a missing
+        file names its commit; one that does not is listed at the base, one request a directory)."""
+        if snapshot.revision:
+            return self.api.list_dirs(paths, snapshot.revision)
+        found = {}
+        for path in paths:
+            items = self.api.list_dir(path, self.base)
+            names = (str(item.get("name")) for item in items or () if item.get("type") == "dir")
+            found[path] = None if items is None else tuple(sorted(names))
+        return found
 
     # -- dry run ---------------------------------------------------------------------------------
 
@@ -217,7 +256,7 @@ class GitHubRepo:
         else:
             found = self._pull(branch)
             base = self._base or (found.base_ref if found else self.base)
-            if snapshot is self._derived and found is not None:
+            if (snapshot is self._derived or snapshot is self._in_step) and found is not None:
                 view = refresh.BranchView(found, derive.current_state(found), in_sync=True, changes=None)
             else:
                 targets = {

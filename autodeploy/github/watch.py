@@ -156,7 +156,7 @@ class GitHubWatch:
         read = api.read_refs({"at": head}, paths)["at"]
         if read is None:
             raise InputError(f"commit {head[:12]} is not in {self.repo}")
-        return [(path, text) for path, text in read[1].items() if text is not None]
+        return [(path, text) for path, text in read.files.items() if text is not None]
 
 
 def _holds(texts: dict[str, str | None], target: WaitTarget) -> bool:

@@ -16,11 +16,23 @@
           GITHUB_COMMIT_HASH: 843632abfd85fba907355af9f95755d0d40ce4b3
 
 Pure: no adapter, no network. `block` says what the block holds, `layout` where things sit in a
-text, `rewrite` edits it; `yamldoc`, `textedit`, `yamlscalar` and `nesting` are their YAML helpers.
+text, `rewrite` edits it; `yamldoc`, `textedit`, `yamlscalar` and `nesting` are their YAML helpers;
+`nogc` holds the cyclic garbage collector off for big-text work (here, and the plan's diff).
 """
 
 from autodeploy.imagefile.block import BANNER, RULE, Block
 from autodeploy.imagefile.nesting import MAX_DEPTH, check_nesting
+from autodeploy.imagefile.nogc import no_cyclic_gc
 from autodeploy.imagefile.rewrite import read_block, scaffold, write_block
 
-__all__ = ["BANNER", "MAX_DEPTH", "RULE", "Block", "check_nesting", "read_block", "scaffold", "write_block"]
+__all__ = [
+    "BANNER",
+    "MAX_DEPTH",
+    "RULE",
+    "Block",
+    "check_nesting",
+    "no_cyclic_gc",
+    "read_block",
+    "scaffold",
+    "write_block",
+]

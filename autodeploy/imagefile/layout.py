@@ -6,7 +6,8 @@ given the end of its key), never from a value's own marks alone: an alias carrie
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections import OrderedDict
+from collections.abc import Callable
 
 from autodeploy.errors import ImageFileError
 from autodeploy.imagefile import yamldoc
@@ -39,10 +40,10 @@ class Layout:
         self._find_banner(text)
 
     @classmethod
-    @lru_cache(maxsize=2)
     def of(cls, text: str, path: str) -> Layout:
-        """Parsed once per text: a plan reads a file's block, then rewrites it."""
-        return cls(text, path)
+        """Parsed once per text in a run: the downgrade guard reads each target's block, the plan
+        reads it again and rewrites it, and a monorepo deploy has as many texts as targets."""
+        return _PARSED.get(text, path, cls)
 
     def error(self, message: str, node: Node | None = None) -> ImageFileError:
         line = node.start_mark.line + 1 if node is not None else None
@@ -230,3 +231,30 @@ def is_block_mapping(node: Node) -> bool:
 def is_empty(node: Node) -> bool:
     """A mapping's placeholder a rewrite may fill: nothing, `~`, `null` or `{}`."""
     return yamldoc.is_null(node) or (node.id == "mapping" and yamldoc.is_flow(node) and not node.value)
+
+
+class _Parsed:
+    """The layouts of recent texts, the least recently used dropped first once the texts kept pass
+    `chars` characters in all (the last one is always kept)."""
+
+    def __init__(self, chars: int) -> None:
+        self.chars = chars
+        self._held = 0
+        self._layouts: OrderedDict[tuple[str, str], Layout] = OrderedDict()
+
+    def get(self, text: str, path: str, make: Callable[[str, str], Layout]) -> Layout:
+        key = (text, path)
+        found = self._layouts.get(key)
+        if found is not None:
+            self._layouts.move_to_end(key)
+            return found
+        made = make(text, path)
+        self._layouts[key] = made
+        self._held += len(text)
+        while self._held > self.chars and len(self._layouts) > 1:
+            (old, _), _ = self._layouts.popitem(last=False)
+            self._held -= len(old)
+        return made
+
+
+_PARSED = _Parsed(chars=8_000_000)  # a run's files: 50 targets of 100 KB each are 5 MB

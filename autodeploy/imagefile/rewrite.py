@@ -22,6 +22,7 @@ from autodeploy.imagefile.block import (
     render,
 )
 from autodeploy.imagefile.layout import Layout, field, is_block_mapping, is_empty, pick_document
+from autodeploy.imagefile.nogc import no_cyclic_gc
 from autodeploy.imagefile.textedit import Edits
 from autodeploy.imagefile.yamldoc import Lines, Node, Pair
 from autodeploy.imagefile.yamlscalar import reads_as_string, render_scalar
@@ -29,7 +30,8 @@ from autodeploy.imagefile.yamlscalar import reads_as_string, render_scalar
 
 def read_block(text: str, *, path: str = "image.yaml") -> Block | None:
     """The deployed values of an image.yaml, or None when it holds no generated block."""
-    layout = Layout.of(text, path)
+    with no_cyclic_gc():
+        layout = Layout.of(text, path)
     if layout.banner is None:
         return None
     return layout.block()
@@ -40,13 +42,14 @@ def write_block(text: str, block: Block, *, path: str = "image.yaml") -> str:
     missing = [f.name for f in fields(block) if not getattr(block, f.name)]
     if missing:
         raise ImageFileError(f"cannot write a block without {', '.join(missing)}", path=path)
-    layout = Layout.of(text, path)
-    edits = Edits(layout.lines)
-    region = _rewrite(layout, block, edits)
-    new_text = edits.apply()
-    if new_text != text:
-        _verify(text, new_text, region, block, path)
-    return new_text
+    with no_cyclic_gc():
+        layout = Layout.of(text, path)
+        edits = Edits(layout.lines)
+        region = _rewrite(layout, block, edits)
+        new_text = edits.apply()
+        if new_text != text:
+            _verify(text, new_text, region, block, path)
+        return new_text
 
 
 def scaffold(release_text: str, block: Block, *, path: str, release_path: str) -> str:

@@ -7,10 +7,7 @@ them, so an alias bomb costs nothing until `check_safety` measures it, and no YA
 from __future__ import annotations
 
 import bisect
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import accumulate
 from typing import Any, Protocol, cast
 
@@ -19,6 +16,7 @@ from ruamel.yaml.tag import Tag
 
 from autodeploy.errors import ImageFileError
 from autodeploy.imagefile.nesting import MAX_DEPTH, check_nesting
+from autodeploy.imagefile.nogc import no_cyclic_gc
 
 try:  # libyaml is ~8x faster; the pure parser gives the same nodes and marks.
     from ruamel.yaml import cyaml as _cyaml
@@ -158,21 +156,8 @@ def compose_all(text: str, path: str) -> list[Node]:
     """Every document's root node; raises ImageFileError with the line for invalid YAML.
     libyaml's composer recurses once a level, so nesting is measured before it starts."""
     check_nesting(text, path=path)
-    with _no_gc():
+    with no_cyclic_gc():
         return _compose_all(text, path)
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Composing makes ~2 objects a line and no reference cycles: the cyclic collector, run over
-    and over while they pile up, would more than double the parse time of a large file."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _compose_all(text: str, path: str) -> list[Node]:
