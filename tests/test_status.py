@@ -229,3 +229,16 @@ def test_env_and_env_order_together(
     ordered = status(capsys, *args, "--env-order", "development,staging,production")
     assert ordered["environments"] == ["development", "production"]
     assert [e["differs"] for e in ordered["entries"]] == [False, True]
+
+
+def test_a_file_that_cannot_be_read_is_a_cell_with_its_problem(
+    gitops: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (gitops / "my-api" / "development" / "image.yaml").write_text("spec: [unclosed\n")
+    found = status(capsys, "status", "--gitops-dir", str(gitops))
+    broken = entry(found, "my-api", "development")
+    assert broken["tag"] is None and "invalid YAML" in broken["problem"]
+    assert entry(found, "my-api", "staging")["differs"] is False  # nothing to compare with
+    assert cli.main(["status", "--gitops-dir", str(gitops)]) == 0
+    assert "(my-api/development/image.yaml:" in capsys.readouterr().out
