@@ -158,7 +158,7 @@ def _resolve(parser: argparse.ArgumentParser) -> None:
 
 
 def _status(parser: argparse.ArgumentParser) -> None:
-    _location(parser, several=True)
+    _location(parser, several=True, reads=True)
     parser.add_argument(
         "--env-order",
         metavar="ENV,ENV,...",
@@ -314,10 +314,14 @@ _ADDERS = {
 }
 
 
-def _location(parser: argparse.ArgumentParser, *, several: bool) -> None:
+def _location(parser: argparse.ArgumentParser, *, several: bool, reads: bool = False) -> None:
     where = parser.add_argument_group("where")
     where.add_argument(
-        "--gitops-dir", metavar="DIR", help="edit a local checkout (or any directory) in place"
+        "--gitops-dir",
+        metavar="DIR",
+        help="read a local checkout (or any directory); a checkout's git log dates each version"
+        if reads
+        else "edit a local checkout (or any directory) in place",
     )
     repeat = "; repeatable" if several else ""
     for flag, what in (
