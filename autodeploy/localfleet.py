@@ -22,7 +22,11 @@ class LocalFleet:
         wanted = list(paths) if paths is not None else self._listing(path_template)
         files = self.dir.read(wanted, branch="").files
         root = str(self.dir.root)
-        history = gitlocal.recent_blobs(root, wanted, depth=HISTORY_DEPTH) if _in_git(root) else {}
+        history = (
+            gitlocal.recent_blobs(root, wanted, depth=HISTORY_DEPTH)
+            if gitlocal.may_be_repository(root)
+            else {}
+        )
         states = []
         for path in wanted:
             text = files.get(path)
@@ -42,18 +46,6 @@ class LocalFleet:
                 if pattern.fullmatch(path):
                     found.append(path)
         return found
-
-
-def _in_git(root: str) -> bool:
-    """Whether `root` is inside a git work tree, asked of the file system, not of git."""
-    here = os.path.abspath(root)
-    while True:
-        if os.path.exists(os.path.join(here, ".git")):
-            return True
-        parent = os.path.dirname(here)
-        if parent == here:
-            return False
-        here = parent
 
 
 def _blob(text: str | None) -> str | None:
