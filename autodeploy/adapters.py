@@ -39,15 +39,15 @@ def open_adapters(
     guard: bool = False,
     source_dir: str | None = None,
     deadline: Deadline | None = None,
-    statuses: bool = False,
+    waits: bool = False,
 ) -> Adapters:
     """Adapters for one command; with `guard`, a source history for the downgrade guard: a local
     clone of the source repo (`source_dir`, or the current directory when it is one), then GitHub's
-    compare API (a shallow clone that lacks a commit defers to GitHub). With `statuses`, a GitHub
-    App's token may also read the GitOps repo's commit statuses (the promotion's health gate)."""
+    compare API (a shallow clone that lacks a commit defers to GitHub). A command that `waits` reads
+    commit statuses too: an App's token is minted with `statuses: read` as well."""
     images = RegistryImages(replace(registry, deadline=deadline))
     if location.github is not None:
-        connection = Connection(location.github, deadline, statuses=statuses)
+        connection = Connection(location.github, deadline, waits=waits)
         repo: GitopsRepo = connection.repo(pull or PullOptions())
         files: FileHistory = connection.file_history()
         fleet: Fleet = connection.fleet()
@@ -78,6 +78,8 @@ def open_adapters(
         fleet=fleet,
         health=health,
         watch=connection.watch if location.github is not None else None,
+        deployments=connection.deployments if location.github is not None else None,
+        gitops_repo=location.github.repo if location.github is not None else None,
     )
 
 
@@ -157,7 +159,7 @@ class Connection:
     guard), each made on first use, so a GitHub App mints one installation token per command."""
 
     def __init__(
-        self, options: GitHubOptions, deadline: Deadline | None = None, *, statuses: bool = False
+        self, options: GitHubOptions, deadline: Deadline | None = None, *, waits: bool = False
     ) -> None:
         from autodeploy.github.connection import ClientOptions
 
@@ -169,16 +171,16 @@ class Connection:
             deadline=deadline,
         )
         self._client: Client | None = None
-        self.statuses = statuses
         self._guard: Client | None = None
         self._api: RepoApi | None = None
         self._deployments: dict[str, Deployments] = {}
+        self.waits = waits
 
     def client(self) -> Client:
         from autodeploy.github import auth
 
         if self._client is None:
-            permissions = {**auth.TOKEN_PERMISSIONS, **({"statuses": "read"} if self.statuses else {})}
+            permissions = auth.WAIT_PERMISSIONS if self.waits else auth.TOKEN_PERMISSIONS
             self._client = auth.client_for(
                 self.options.credentials, self.options.repo, self.client_options, permissions=permissions
             )

@@ -22,11 +22,15 @@ from autodeploy.registry.access import RegistryOptions
 from autodeploy.retry import Deadline
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from autodeploy.deploys import History
     from autodeploy.matrix import Matrix
+    from autodeploy.options import DeploymentOptions
     from autodeploy.pipeline import Adapters, Outcome, Promoted
     from autodeploy.registry import Resolved
-    from autodeploy.waiting import WaitOutcome
+    from autodeploy.rollout import WaitTarget
+    from autodeploy.waiting import Tracker, WaitOutcome
 
 
 def deploy(options: DeployOptions) -> Outcome:
@@ -41,7 +45,11 @@ def deploy(options: DeployOptions) -> Outcome:
 def rollback(options: RollbackOptions) -> Outcome:
     write = options.write
     adapters = open_adapters(
-        options.location, write.registry, pull=write.pull, deadline=_deadline(options.deadline, options.wait)
+        options.location,
+        write.registry,
+        pull=write.pull,
+        deadline=_deadline(options.deadline, options.wait),
+        waits=options.wait is not None,
     )
     try:
         outcome = pipeline.roll_back(options, adapters)
@@ -59,7 +67,7 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
     from autodeploy.rollout import WaitTarget, path_matcher
 
     adapters = open_adapters(
-        options.location, RegistryOptions(), deadline=_deadline(options.deadline, options.wait)
+        options.location, RegistryOptions(), deadline=_deadline(options.deadline, options.wait), waits=True
     )
     try:
         if adapters.watch is None:
@@ -108,6 +116,7 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
             return waiting.WaitOutcome.not_waited(f"{what} deploys nothing")
         for target in targets:
             report.info(f"waiting for {target.label}: {target.tag} ({target.digest}) in {target.path}")
+        tracker = _found_deployments(options.wait.deployment, targets, adapters)
         return waiting.wait(
             watch,
             targets,
@@ -115,6 +124,7 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
             pull=options.pull_request,
             pull_url=pull_url,
             merged_commit=options.gitops_commit,
+            tracker=tracker,
         )
     finally:
         adapters.close()
@@ -126,6 +136,39 @@ def promote(options: PromoteOptions) -> Promoted:
         return pipeline.promote(options, adapters)
     finally:
         adapters.close()
+
+
+def _found_deployments(
+    options: DeploymentOptions | None, targets: Sequence[WaitTarget], adapters: Adapters
+) -> Tracker | None:
+    """The deployments earlier runs made of these targets (by source commit and environment)."""
+    from autodeploy import deployment
+    from autodeploy.waiting import Tracker
+
+    opener = adapters.deployments
+    if options is None or opener is None:
+        return None
+    records = []
+    for t in targets:
+        if not (t.source_repo and t.source_commit):
+            continue
+        name = deployment.environment_name(options.environment_template, app=t.app, env=t.env)
+        records.append(
+            deployment.Record(
+                repo=t.source_repo,
+                sha=t.source_commit,
+                app=t.app,
+                env=t.env,
+                environment=name,
+                production=deployment.is_production(options.production, environment=name, env=t.env),
+                payload={},
+                description="",
+                environment_url=deployment.environment_url(options.environment_url, app=t.app, env=t.env),
+            )
+        )
+    tracker = Tracker(lambda repo: opener(repo, options.credentials), records)
+    tracker.found()
+    return tracker
 
 
 def history(options: HistoryOptions) -> History:
@@ -172,7 +215,7 @@ def _writing(options: DeployOptions | PromoteOptions, wait: WaitOptions | None =
         guard=not options.allow_downgrade,
         source_dir=options.source_dir,
         deadline=_deadline(options.deadline, wait),
-        statuses=isinstance(options, PromoteOptions),
+        waits=wait is not None or isinstance(options, PromoteOptions),  # the gate reads statuses too
     )
 
 

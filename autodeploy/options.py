@@ -91,8 +91,7 @@ class WaitOptions:
     flux_contexts: tuple[str, ...] = ()  # --flux-context globs ({app}, {env}); () is flux.DEFAULT_CONTEXTS
     timeout: float = DEFAULT_WAIT_TIMEOUT  # --wait-timeout, seconds
     on_timeout: str = "fail"  # or "warn": exit 0 with a warning
-    deployment: bool = False  # --deployment: record a GitHub Deployment in the application repository
-    environment_url: str | None = None  # the deployment's environment_url
+    deployment: DeploymentOptions | None = None  # --deployment: GitHub Deployments in the app's repository
     max_requests_per_minute: int = 30  # a hard bound on the wait's GitHub requests
 
 

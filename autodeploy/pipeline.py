@@ -33,11 +33,11 @@ from autodeploy.retry import Deadline, backoff, seconds_text
 
 if TYPE_CHECKING:
     from autodeploy.deploys import Deploy, FileHistory
+    from autodeploy.github.credentials import Credentials
     from autodeploy.matrix import Fleet
     from autodeploy.options import PromoteOptions, WaitOptions
     from autodeploy.promotion import Candidate, HealthFacts, Verdict
-    from autodeploy.rollout import WaitTarget
-    from autodeploy.waiting import DeploymentLog, DeploymentSpec, WaitOutcome, WatchSource
+    from autodeploy.waiting import DeploymentLog, WaitOutcome, WatchSource
 
 MAX_ATTEMPTS = 6
 
@@ -150,7 +150,11 @@ class Adapters:
     health: HealthFacts | None = None  # the promotion gate's reads; None: no GitHub to ask
     # the wait's reads (GitHub only), and the application repository's deployments (repo -> them)
     watch: Callable[[], WatchSource] | None = field(default=None, compare=False)
-    deployments: Callable[[str], DeploymentLog] | None = field(default=None, compare=False)
+    # the application repository's deployments: (repo, credentials) -> them
+    deployments: Callable[[str, Credentials | None], DeploymentLog] | None = field(
+        default=None, compare=False
+    )
+    gitops_repo: str | None = None  # OWNER/NAME on GitHub
 
 
 def deploy_images(options: DeployOptions, adapters: Adapters) -> Outcome:
@@ -379,15 +383,15 @@ def wait_after(
     wait: WaitOptions,
     adapters: Adapters,
     *,
-    specs: Callable[[Sequence[WaitTarget]], Sequence[DeploymentSpec]] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     say: Callable[[str], None] | None = None,
 ) -> Outcome:
     """After `deploy` (or a rollback, or a promotion) opened its pull request: wait for it to merge
     and for Flux's verdict on every target it deploys; `outcome.waited` says how it ended. A dry run,
-    or a deploy with no pull request to wait for, is `not-waited`. With `specs` (the targets' GitHub
-    Deployments) and `adapters.deployments`, each step is recorded as a deployment status."""
+    or a deploy with no pull request to wait for, is `not-waited`. With `wait.deployment`, each step is
+    also a status of the targets' GitHub Deployments (deployment.records: one per source commit and
+    environment), created when the pull request opened."""
     from autodeploy import waiting
     from autodeploy.flux import context_globs
     from autodeploy.rollout import WaitTarget
@@ -413,14 +417,18 @@ def wait_after(
         for c in outcome.plan.changes
     )
     tracker = None
-    if wait.deployment and adapters.deployments is not None and specs is not None:
-        by_repo = {t.source_repo for t in targets if t.source_repo}
-        if len(by_repo) == 1:
-            tracker = waiting.Tracker(
-                adapters.deployments(by_repo.pop()), specs(targets), environment_url=wait.environment_url
-            )
-        else:
-            report.warn("GitHub Deployments: the targets come from several repositories; none recorded")
+    if wait.deployment is not None and adapters.deployments is not None:
+        from autodeploy import deployment
+
+        records = deployment.records(
+            outcome.plan.changes,
+            wait.deployment,
+            gitops_repo=adapters.gitops_repo or "",
+            pull_url=applied.pr_url,
+            pull_number=applied.pr_number,
+        )
+        opener, credentials = adapters.deployments, wait.deployment.credentials
+        tracker = waiting.Tracker(lambda repo: opener(repo, credentials), records)
     with report.group(f"wait for #{applied.pr_number} to merge and for Flux"):
         waited = waiting.wait(
             adapters.watch(),

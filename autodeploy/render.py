@@ -121,7 +121,9 @@ def wait_exit(waited: WaitOutcome | None) -> int:
 
 def wait_json(waited: WaitOutcome | None) -> dict[str, Any]:
     """The wait's keys, named as the Action's outputs: rollout, flux-status, merged-at, deployment-id."""
-    if waited is None:
+    from autodeploy.rollout import Result
+
+    if waited is None or waited.result is Result.NOT_WAITED:
         return {"rollout": "not-waited", "flux-status": "", "merged-at": "", "deployment-id": ""}
     return {
         "rollout": waited.result.value,

@@ -127,12 +127,10 @@ def wait_options(
     contexts: list[str],
     timeout: float,
     on_timeout: str,
-    deployment: bool,
-    environment_url: str | None,
-    names: tuple[str, str, str],
+    names: tuple[str, str],
 ) -> WaitOptions:
     """The wait's options, checked (the CLI's flags and the Action's inputs alike); `names` are the
-    flags or inputs of the contexts, the timeout and the URL, for messages."""
+    flags or inputs of the contexts and the timeout, for messages."""
     from autodeploy import flux
     from autodeploy.options import ON_TIMEOUT, WaitOptions
 
@@ -142,12 +140,8 @@ def wait_options(
         raise InputError(f"{names[1]} must be a number of seconds above 0")
     if on_timeout not in ON_TIMEOUT:
         raise InputError(f"on-timeout must be fail or warn, not {on_timeout!r}")
-    if environment_url is not None and not environment_url.startswith(("https://", "http://")):
-        raise InputError(f"{names[2]} {environment_url!r} is not an http(s) URL")
     return WaitOptions(
         flux_contexts=tuple(contexts),
         timeout=timeout,
         on_timeout=on_timeout,
-        deployment=deployment,
-        environment_url=plain(names[2], environment_url) if environment_url else None,
     )

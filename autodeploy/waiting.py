@@ -11,10 +11,11 @@ deployments `error` "cancelled" and goes on to the error boundary (exit 130).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from autodeploy import report, rollout
 from autodeploy.errors import AutodeployError, GitHubError, InputError
@@ -22,6 +23,9 @@ from autodeploy.flux import CommitStatus, Verdict
 from autodeploy.options import WaitOptions
 from autodeploy.retry import RequestWindow
 from autodeploy.rollout import Candidate, Event, PullState, Result, Schedule, WaitTarget
+
+if TYPE_CHECKING:
+    from autodeploy.deployment import Record
 
 PROGRESS_EVERY = 30.0
 MAX_FAILED_POLLS = 4
@@ -72,85 +76,92 @@ class DeploymentLog(Protocol):
     def find(self, *, sha: str, environment: str) -> int | None: ...
 
 
-@dataclass(frozen=True)
-class DeploymentSpec:
-    """One target's deployment: what `create` is given, or, for a merged commit, what `find` looks for."""
-
-    sha: str
-    environment: str
-    production: bool
-    payload: Mapping[str, object] = field(default_factory=dict)
-    description: str = ""
-
-
 class Tracker:
     """The deployments of the wait's targets, moved along at its events: opened -> queued (log_url:
     the pull request), merged -> in_progress, Flux -> success or failure, cancelled -> error. A
     deployment write that fails is a warning: it never fails the deploy or the wait."""
 
-    def __init__(
-        self, log: DeploymentLog, specs: Sequence[DeploymentSpec], *, environment_url: str | None
-    ) -> None:
-        self.log = log
-        self.specs = tuple(specs)
-        self.environment_url = environment_url
+    def __init__(self, logs: Callable[[str], DeploymentLog], records: Sequence[Record]) -> None:
+        self._logs = logs  # the application repository -> its deployments
+        self._opened: dict[str, DeploymentLog] = {}
+        self.records = tuple(records)
         self.ids: list[int] = []
+        self.urls: dict[int, str | None] = {}  # deployment id -> its environment_url
+        self.repos: dict[int, str] = {}  # deployment id -> its repository
         self.log_url: str | None = None
+        self.started = False  # created (opened) or found
 
     def opened(self, pull_url: str | None) -> None:
-        self.log_url = pull_url
-        for spec in self.specs:
-            made = self._try(
-                lambda s=spec: self.log.create(  # type: ignore[misc]
-                    sha=s.sha,
-                    environment=s.environment,
-                    production=s.production,
-                    payload=s.payload,
-                    description=s.description,
+        self.log_url, self.started = pull_url, True
+        for record in self.records:
+            with self._warned():
+                made = self.log(record.repo).create(
+                    sha=record.sha,
+                    environment=record.environment,
+                    production=record.production,
+                    payload=record.payload,
+                    description=record.description,
                 )
-            )
-            if isinstance(made, int):
-                self.ids.append(made)
+                self._keep(made, record)
         self._set("queued", "pull request opened")
 
     def found(self) -> None:
-        """A merged commit: its deployments were made when its pull request opened."""
-        for spec in self.specs:
-            got = self._try(lambda s=spec: self.log.find(sha=s.sha, environment=s.environment))  # type: ignore[misc]
-            if isinstance(got, int):
-                self.ids.append(got)
-            else:
-                report.info(f"no deployment of {spec.sha[:12]} to {spec.environment} to update")
-        self._set("in_progress", "merged; waiting for Flux")
+        """Waiting on what another run deployed: its deployments were made when its pull request
+        opened; they are found by their commit and environment."""
+        self.started = True
+        for record in self.records:
+            with self._warned():
+                got = self.log(record.repo).find(sha=record.sha, environment=record.environment)
+                if got is None:
+                    report.info(f"no deployment of {record.sha[:12]} to {record.environment} to update")
+                else:
+                    self._keep(got, record)
 
     def merged(self) -> None:
         self._set("in_progress", "merged; waiting for Flux")
 
-    def finished(self, result: Result, description: str) -> None:
+    def finished(self, result: Result, description: str, *, on_timeout: str = "fail") -> None:
+        """Flux's verdict; a timeout that only warns leaves the deployments in progress, for a later
+        `autodeploy wait --gitops-commit` (the GitOps repo's workflow) to finish."""
         if result is Result.SUCCESS:
-            self._set("success", description or "Flux reconciled it", environment_url=self.environment_url)
+            self._set("success", description or "Flux reconciled it", with_url=True)
         elif result is Result.FAILURE:
             self._set("failure", description or "Flux reported a failure")
-        elif result is Result.TIMEOUT:
+        elif result is Result.TIMEOUT and on_timeout == "fail":
             self._set("failure", "no verdict from Flux before the wait's timeout")
 
     def cancelled(self) -> None:
         self._set("error", "cancelled")
 
-    def _set(self, state: str, description: str, *, environment_url: str | None = None) -> None:
-        for number in self.ids:
-            self._try(
-                lambda n=number: self.log.set_state(  # type: ignore[misc]
-                    n, state, description=description, log_url=self.log_url, environment_url=environment_url
-                )
-            )
+    def log(self, repo: str) -> DeploymentLog:
+        if repo not in self._opened:
+            self._opened[repo] = self._logs(repo)
+        return self._opened[repo]
 
-    def _try(self, call: Callable[[], object]) -> object:
+    def _keep(self, number: int, record: Record) -> None:
+        if number in self.ids:  # two targets of one commit and environment name: one deployment
+            return
+        self.ids.append(number)
+        self.urls[number] = record.environment_url
+        self.repos[number] = record.repo
+
+    def _set(self, state: str, description: str, *, with_url: bool = False) -> None:
+        for number in self.ids:
+            with self._warned():
+                self.log(self.repos[number]).set_state(
+                    number,
+                    state,
+                    description=description,
+                    log_url=self.log_url,
+                    environment_url=self.urls.get(number) if with_url else None,
+                )
+
+    @contextlib.contextmanager
+    def _warned(self) -> Iterator[None]:
         try:
-            return call()
+            yield
         except AutodeployError as exc:
             report.warn(f"GitHub Deployments: {exc}")
-            return None
 
 
 @dataclass(frozen=True)
@@ -199,12 +210,14 @@ def wait(
     schedule = Schedule()
     said_at: float | None = None
     failures = 0
-    if tracker is not None:
-        tracker.opened(pull_url) if merged_commit is None else tracker.found()
+    if tracker is not None and not tracker.started:
+        tracker.opened(pull_url)
+    if tracker is not None and merged_commit is not None:
+        tracker.merged()
     try:
         while True:
             at = clock() - started
-            before = source.requests
+            before, phase = source.requests, state.phase
             heartbeat = said_at is None or at - said_at >= PROGRESS_EVERY
             try:
                 state, lines, changed = _poll(state, source, at, heartbeat=heartbeat)
@@ -225,7 +238,7 @@ def wait(
                 said_at = at
             if state.error is not None:
                 raise AutodeployError(state.error)
-            if any(e.name == "merged" and e.at == at for e in state.events) and tracker is not None:
+            if tracker is not None and phase is rollout.Phase.MERGING and state.merge_commit is not None:
                 tracker.merged()
             if state.done:
                 break
@@ -236,7 +249,8 @@ def wait(
                 state = rollout.time_out(state, at=at)
                 break
             schedule = schedule.next(changed=changed)
-            pause = max(min(schedule.interval, options.timeout - at), window.delay(2))
+            progress_due = PROGRESS_EVERY - (at - said_at) if said_at is not None else PROGRESS_EVERY
+            pause = max(min(schedule.interval, options.timeout - at, max(progress_due, 1.0)), window.delay(2))
             sleep(max(pause, 0.0))
     except KeyboardInterrupt:
         state = rollout.cancel(state, at=clock() - started)
@@ -249,7 +263,7 @@ def wait(
     if state.result is Result.TIMEOUT:
         say(f"no verdict from Flux within {rollout.clock_text(options.timeout)} (--wait-timeout)")
     if tracker is not None:
-        tracker.finished(state.result, status)
+        tracker.finished(state.result, status, on_timeout=options.on_timeout)
     return WaitOutcome(
         result=state.result,
         flux_status=status,

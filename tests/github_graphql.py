@@ -5,10 +5,11 @@ real API would refuse (an unknown field, a wrong argument, an unused variable) i
 Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchRef`, `Ref.target`,
 `Commit.history(path:)` with git log's history simplification (a merge that left the file as one
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
-`Commit.associatedPullRequests`, `Ref.associatedPullRequests` (open pull requests from a branch),
-`Commit.parents`, `Commit.status` (the commit statuses of tests/github_fake_statuses.py: the latest
-per context), `Repository.object(oid:)` for a commit or a blob, `.object(expression: "<rev>:<path>")`
-for a blob or a tree, `PullRequest.headRefOid` and `.files`, and `Repository.pullRequests(states: OPEN)`.
+`Commit.associatedPullRequests`, `Commit.parents`, `Commit.status` (the commit statuses of
+tests/github_fake_statuses.py: the latest per context), `Ref.associatedPullRequests` (open pull
+requests from a branch), `Repository.object(oid:)` for a commit or a blob, `.object(expression:
+"<rev>:<path>")` for a blob or a tree, `PullRequest.headRefOid` and `.files`, and
+`Repository.pullRequests(states: OPEN)`.
 """
 
 from __future__ import annotations

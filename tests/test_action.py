@@ -49,16 +49,17 @@ class Workspace:
     def event_default_branch(self, branch: str) -> None:
         self.event.write_text(json.dumps({"repository": {"default_branch": branch}}))
 
-    def run(self, **inputs: str) -> Run:
-        """Inputs by their action.yml names, '_' for '-'; set as the runner names them: INPUT_GITOPS-DIR."""
-        for name in action_inputs.INPUTS:
+    def run(self, *args: str, **inputs: str) -> Run:
+        """Inputs by their action.yml names, '_' for '-'; set as the runner names them: INPUT_GITOPS-DIR.
+        `args` are a sub-action's (`wait`)."""
+        for name in {**action_inputs.INPUTS, **action_inputs.DEPLOYMENT_INPUTS, **action_inputs.WAIT_ONLY}:
             self.monkeypatch.delenv(f"INPUT_{name.upper()}", raising=False)
         for key, value in inputs.items():
             self.monkeypatch.setenv(f"INPUT_{key.replace('_', '-').upper()}", value)
         self.output.write_text("")
         self.summary.write_text("")
         self.capsys.readouterr()
-        code = action.main()
+        code = action.main(list(args))
         out, err = self.capsys.readouterr()
         return Run(code, out, err, parse_outputs(self.output.read_text()), self.summary.read_text())
 

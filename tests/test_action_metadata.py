@@ -76,7 +76,10 @@ ALTERNATIVES = {
     "wait-timeout": "60",
     "on-timeout": "warn",
     "deployment": "true",
-    "environment-url": "https://staging.example.com",
+    "deployment-environment": "{app}-{env}",
+    "production-environment": "prod*",
+    "environment-url": "https://{env}.example.com",
+    "deployment-token": "ghs_deploy0123",
 }
 # Inputs of one mode only are tried in that mode.
 MODE_OF = {
@@ -121,15 +124,25 @@ def test_it_is_a_container_action_on_the_prebuilt_image_of_this_version() -> Non
     assert pyproject["project"]["version"] == __version__
 
 
+DECLARED = {**action_inputs.INPUTS, **action_inputs.DEPLOYMENT_INPUTS}  # the root action waits too
+# Inputs that shape the wait are tried with it on.
+WITH = {
+    name: {"INPUT_WAIT": "true", **({"INPUT_DEPLOYMENT": "true"} if name != "deployment" else {})}
+    for name in ("flux-context", "wait-timeout", "on-timeout", *action_inputs.DEPLOYMENT_INPUTS)
+}
+for _name in ("flux-context", "wait-timeout", "on-timeout", "deployment"):
+    WITH[_name].pop("INPUT_DEPLOYMENT", None)
+
+
 def test_every_input_is_documented_and_has_the_entrypoint_s_default() -> None:
-    assert list(INPUTS) == list(action_inputs.INPUTS)
+    assert list(INPUTS) == list(DECLARED)
     for name, spec in INPUTS.items():
         assert len(spec.get("description", "")) > 20, f"input {name} needs a description"
         default = str(spec.get("default", ""))
         if default.startswith("${{"):  # an expression the runner evaluates; absent, the entrypoint has none
-            assert action_inputs.INPUTS[name] == "", name
+            assert DECLARED[name] == "", name
         else:
-            assert default == action_inputs.INPUTS[name], name
+            assert default == DECLARED[name], name
         assert not spec.get("required", False), name  # app is required unless targets is given
     assert set(action_inputs.ONLY_FOR) | set(action_inputs.BOOLEANS) | set(action_inputs.SECRETS) <= set(
         INPUTS
@@ -149,7 +162,7 @@ def _effect(values: dict[str, str], environ: Environment) -> object:
 def test_every_input_is_read_by_the_entrypoint(name: str) -> None:
     assert set(ALTERNATIVES) == set(INPUTS), "give every input an alternative value above"
     environ = Environment(ref="refs/heads/main", repository_owner="my-team")
-    values = {f"INPUT_{n.upper()}": v for n, v in action_inputs.INPUTS.items()}
+    values = {f"INPUT_{n.upper()}": v for n, v in DECLARED.items()}
     values.update(
         {
             "INPUT_GITOPS-REPO": "my-team/gitops",
@@ -160,13 +173,16 @@ def test_every_input_is_read_by_the_entrypoint(name: str) -> None:
     )
     if name in MODE_OF:
         values["INPUT_MODE"] = MODE_OF[name]
+    values.update(WITH.get(name, {}))
     if name == "gitops-dir":
         del values["INPUT_GITOPS-REPO"]
     if name == "private-key":  # a key means something with an App only
         values.update({"INPUT_APP-ID": "4242", "INPUT_PRIVATE-KEY": _pem()})
-    baseline = _effect(action_inputs.read_inputs(values), environ)
+    baseline = _effect(action_inputs.read_inputs(values, DECLARED), environ)
     values[f"INPUT_{name.upper()}"] = ALTERNATIVES[name] if name != "private-key" else _pem()
-    assert _effect(action_inputs.read_inputs(values), environ) != baseline, f"input {name} changes nothing"
+    assert _effect(action_inputs.read_inputs(values, DECLARED), environ) != baseline, (
+        f"input {name} changes nothing"
+    )
 
 
 def _pem() -> str:

@@ -18,7 +18,12 @@ from autodeploy.action import inputs as action_inputs
 from autodeploy.imagefile import Block, read_block, write_block
 
 ROOT = Path(__file__).resolve().parent.parent
-ACTIONS = {"deploy": ROOT / "action.yml", "rollback": ROOT / "rollback" / "action.yml"}
+ACTIONS = {
+    "deploy": ROOT / "action.yml",
+    "rollback": ROOT / "rollback" / "action.yml",
+    "wait": ROOT / "wait" / "action.yml",
+}
+DECLARED = {**action_inputs.INPUTS, **action_inputs.DEPLOYMENT_INPUTS}
 STAGING = "my-api/staging/image.yaml"
 
 
@@ -45,15 +50,30 @@ def test_the_rollback_action_runs_the_root_image_with_only_its_own_inputs() -> N
     assert rollback["runs"] == {**root["runs"], "args": ["rollback"]}
     assert list(rollback["outputs"]) == list(root["outputs"])
     names = set(rollback["inputs"])
-    assert names <= set(action_inputs.INPUTS)
+    assert names <= set(DECLARED)
     assert not names & {"mode", "steps"}, "no deprecated input, and none that shadows the steps context"
     assert not names & {n for n, only in action_inputs.ONLY_FOR.items() if only == "deploy"}
     for name, spec in rollback["inputs"].items():
         default = str(spec.get("default", ""))
-        assert (default if not default.startswith("${{") else "") == action_inputs.INPUTS[name], name
+        assert (default if not default.startswith("${{") else "") == DECLARED[name], name
     assert root["inputs"]["mode"].get("deprecationMessage") and root["inputs"]["steps"].get(
         "deprecationMessage"
     )
+
+
+def test_the_wait_action_runs_the_root_image_with_only_the_wait_s_inputs() -> None:
+    root, waiting = metadata("deploy"), metadata("wait")
+    assert waiting["runs"] == {**root["runs"], "args": ["wait"]}
+    assert list(waiting["outputs"]) == ["rollout", "flux-status", "merged-at", "deployment-id"]
+    assert list(waiting["outputs"]) == list(root["outputs"])[-4:]
+    known = {**DECLARED, **action_inputs.WAIT_ONLY}
+    assert set(waiting["inputs"]) <= set(known)
+    assert set(action_inputs.WAIT_ONLY) | set(action_inputs.DEPLOYMENT_INPUTS) <= set(waiting["inputs"])
+    assert not set(waiting["inputs"]) & {"mode", "wait", "tag", "digest", "image", "dry-run", "branch"}
+    for name, spec in waiting["inputs"].items():
+        default = str(spec.get("default", ""))
+        expected = "" if name in ("app", "env") else known[name]  # filters there, not targets
+        assert (default if not default.startswith("${{") else "") == expected, name
 
 
 def commit_deploys(gitops: Path, *tags: str) -> None:

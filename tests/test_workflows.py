@@ -51,7 +51,7 @@ def autodeploy_steps(workflow: dict[str, Any]) -> list[tuple[dict[str, Any], lis
 
 
 def test_the_documented_workflows_exist() -> None:
-    assert [p.name for p in DOCS] == ["deploy.yml", "promote.yml", "rollback.yml"]
+    assert [p.name for p in DOCS] == ["deploy.yml", "promote.yml", "rollback.yml", "rollout.yml"]
     assert {p.name for p in OWN} >= {"release.yml", "ci.yml"}
 
 
@@ -79,7 +79,7 @@ def test_documented_workflows_use_only_declared_inputs(path: Path) -> None:
         declared = SUB_ACTIONS[sub[1]] if sub[1] else ACTION
         given = set(step.get("with", {}))
         assert given <= set(declared["inputs"]), f"undeclared inputs: {given - set(declared['inputs'])}"
-        assert {"app", "gitops-repo"} <= given
+        assert ({"gitops-repo", "gitops-commit"} if sub[1] == "wait" else {"app", "gitops-repo"}) <= given
         ids = {s.get("id") for s in job_steps}
         for value in step["with"].values():
             for used in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", str(value)):
@@ -112,6 +112,16 @@ def test_the_rollback_workflow_is_dispatched_with_tag_and_reason() -> None:
     assert (step["with"]["tag"], step["with"]["reason"]) == ("${{ inputs.tag }}", "${{ inputs.reason }}")
 
 
+def test_the_rollout_workflow_waits_for_the_pushed_gitops_commit() -> None:
+    workflow = load(ROOT / "docs" / "workflows" / "rollout.yml")
+    assert workflow["on"] == {"push": {"branches": ["main"]}}
+    [(step, _)] = autodeploy_steps(workflow)
+    assert step["uses"] == f"{OWNER}/autodeploy/wait@v{__version__}"
+    assert step["with"]["gitops-commit"] == "${{ github.sha }}"
+    [job] = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "pull-requests": "read", "statuses": "read"}
+
+
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
 def test_readme_shows_the_workflow_verbatim(path: Path) -> None:
     assert f"```yaml\n{path.read_text()}```\n" in readme(), f"paste docs/workflows/{path.name} into README.md"
@@ -120,7 +130,7 @@ def test_readme_shows_the_workflow_verbatim(path: Path) -> None:
 def test_readme_lists_every_input_and_output() -> None:
     text = readme()
     for kind in ("inputs", "outputs"):
-        for name in ACTION[kind]:
+        for name in [*ACTION[kind], *SUB_ACTIONS["wait"][kind]]:
             assert re.search(rf"^\| `{re.escape(name)}` \|", text, re.M), (
                 f"README lacks a row for the {kind[:-1]} {name}"
             )

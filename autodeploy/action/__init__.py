@@ -97,7 +97,7 @@ def run(env: Environment, *, action: str | None = None) -> int:
     """The step; its exit code (1 when the wait ends in Flux's failure or a timeout that fails)."""
     if action in ("promote", "status"):
         return _promote_or_status(env, action)
-    values = inputs.read_inputs(os.environ)
+    values = inputs.read_inputs(os.environ, {**inputs.INPUTS, **inputs.DEPLOYMENT_INPUTS, **inputs.WAIT_ONLY})
     outputs.check_writable("GITHUB_OUTPUT", env.output_path)
     outputs.check_writable("GITHUB_STEP_SUMMARY", env.summary_path)
     options = inputs.options(values, env, action=action)

@@ -3,6 +3,7 @@ masked before anything else is printed, and every input is checked before any to
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from autodeploy import report, targets, validate
@@ -77,8 +78,6 @@ INPUTS: Mapping[str, str] = {
     "flux-context": "",
     "wait-timeout": "",
     "on-timeout": "fail",
-    "deployment": "false",
-    "environment-url": "",
 }
 # The wait sub-action's own inputs (wait/action.yml), besides those of INPUTS it shares.
 WAIT_ONLY: Mapping[str, str] = {"gitops-commit": "", "pull-request": ""}
@@ -91,7 +90,6 @@ BOOLEANS = (
     "draft",
     "commit-from-image",
     "wait",
-    "deployment",
 )
 SECRETS = ("token", "github-token", "private-key", "registry-password")
 # GitHub Deployments in the application repository: for the actions that wait to declare (with these
@@ -124,7 +122,7 @@ def read_inputs(environ: Mapping[str, str], declared: Mapping[str, str] = INPUTS
     (`INPUT_GITOPS_REPO`, handier with `docker run -e`); missing ones take action.yml's default.
     Secrets are masked here, first of all. An action that waits declares {**INPUTS, **DEPLOYMENT_INPUTS}."""
     values = {}
-    for name, default in {**declared, **WAIT_ONLY}.items():
+    for name, default in declared.items():
         key = f"INPUT_{name.upper()}"
         value = environ.get(key, environ.get(key.replace("-", "_")))
         values[name] = default if value is None else value.strip()
@@ -195,7 +193,7 @@ def options(
             allow_downgrade=_bool("allow-downgrade", inputs["allow-downgrade"]),
             write=write,
             deadline=_deadline(inputs["deadline"]),
-            wait=_wait(inputs, location),
+            wait=_wait(inputs, env, location),
         )
     if len(apps) > 1 or len(envs) > 1:
         raise InputError("mode: rollback takes one app and one env")
@@ -223,17 +221,23 @@ def options(
         commit_from_image=_bool("commit-from-image", inputs["commit-from-image"]),
         write=write,
         deadline=_deadline(inputs["deadline"]),
-        wait=_wait(inputs, location),
+        wait=_wait(inputs, env, location),
     )
 
 
-def _wait(inputs: Mapping[str, str], location: Location, *, always: bool = False) -> WaitOptions | None:
-    """`wait: true` and the inputs that shape it; None without it (then none of them may be set)."""
-    names = ("flux-context", "wait-timeout", "on-timeout", "deployment", "environment-url")
+def _wait(
+    inputs: Mapping[str, str], env: Environment, location: Location, *, always: bool = False
+) -> WaitOptions | None:
+    """`wait: true` and the inputs that shape it (deployment's too); None without it (then none of
+    them may be set)."""
+    names = ("flux-context", "wait-timeout", "on-timeout")
     if not always and not _bool("wait", inputs["wait"]):
         given = [n for n in names if inputs[n] != INPUTS[n]]
+        if _bool("deployment", inputs.get("deployment", "false")):
+            given.append("deployment")
         if given:
             raise InputError(f"input {given[0]} applies to the wait: set `wait: true`")
+        deployment_options(inputs, env, location.github)  # refuses its other inputs, on their own
         return None
     if location.github is None:
         raise InputError("input wait needs gitops-repo: Flux's statuses are read from GitHub")
@@ -242,14 +246,13 @@ def _wait(inputs: Mapping[str, str], location: Location, *, always: bool = False
         seconds = float(timeout) if timeout else DEFAULT_WAIT_TIMEOUT
     except ValueError:
         raise InputError(f"input wait-timeout must be a number of seconds, not {timeout!r}") from None
-    return validate.wait_options(
+    made = validate.wait_options(
         contexts=_list(inputs["flux-context"]),
         timeout=seconds,
         on_timeout=inputs["on-timeout"] or "fail",
-        deployment=_bool("deployment", inputs["deployment"]),
-        environment_url=inputs["environment-url"] or None,
-        names=("input flux-context", "input wait-timeout", "input environment-url"),
+        names=("input flux-context", "input wait-timeout"),
     )
+    return dataclasses.replace(made, deployment=deployment_options(inputs, env, location.github))
 
 
 def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOptions:
@@ -262,11 +265,16 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
     if number and (not number.isdigit() or int(number) < 1):
         raise InputError(f"input pull-request must be a pull request number, not {number!r}")
     location = _location(inputs, env)
-    wait = _wait(inputs, location, always=True)
+    wait = _wait(inputs, env, location, always=True)
     assert wait is not None
     apps, envs = _list(inputs["app"]), [e for e in _list(inputs["env"]) if e != "auto"]
     if len(apps) > 1 or len(envs) > 1:
         raise InputError("the wait action takes at most one app and one env (to wait for only those)")
+    template = inputs["path-template"] or DEFAULT_PATH_TEMPLATE
+    if "{app}" not in template or "{env}" not in template:
+        raise InputError(
+            f"input path-template {template!r} must hold {{app}} and {{env}}: the wait reads them"
+        )
     return WaitCommandOptions(
         location=location,
         wait=wait,
@@ -274,7 +282,7 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
         gitops_commit=commit or None,
         app=validate.path_part("app", apps[0]) if apps else None,
         env=validate.path_part("env", envs[0]) if envs else None,
-        path_template=inputs["path-template"] or DEFAULT_PATH_TEMPLATE,
+        path_template=template,
         deadline=_deadline(inputs["deadline"]),
     )
 

@@ -98,8 +98,17 @@ def _wait(wait: WaitOptions | None, *, switch: bool) -> list[str]:
         args += ["--wait-timeout", f"{wait.timeout:g}"]
     if wait.on_timeout != "fail":
         args += ["--on-timeout", wait.on_timeout]
-    args += _switch("--deployment", wait.deployment)
-    return args + _flag("--environment-url", wait.environment_url)
+    deployment = wait.deployment
+    if deployment is None:
+        return args
+    from autodeploy.deployment import DEFAULT_ENVIRONMENT_TEMPLATE, DEFAULT_PRODUCTION
+
+    args.append("--deployment")
+    if deployment.environment_template != DEFAULT_ENVIRONMENT_TEMPLATE:
+        args += ["--deployment-environment", deployment.environment_template]
+    if deployment.production != DEFAULT_PRODUCTION:
+        args += [arg for glob in deployment.production for arg in ("--production-environment", glob)]
+    return args + _flag("--environment-url", deployment.environment_url)
 
 
 def _status(options: StatusOptions) -> list[str]:

@@ -78,8 +78,9 @@ def deadline(given: float | None, env: Environment) -> float:
 
 
 def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> DeployOptions:
+    where = location(args, env)
     return DeployOptions(
-        location=location(args, env),
+        location=where,
         targets=targets.build(
             apps=args.app,
             envs=args.env,
@@ -98,7 +99,7 @@ def deploy(args: argparse.Namespace, env: Environment, *, dry_run: bool) -> Depl
         targets_file=args.targets,
         default_image=targets.image_ref(args.image, args.tag) if (args.image or args.tag) else None,
         write=write(args, env, dry_run=dry_run),
-        wait=wait_options(args) if hasattr(args, "wait_timeout") else None,
+        wait=wait_options(args, env, where) if hasattr(args, "wait_timeout") else None,
     )
 
 
@@ -109,8 +110,9 @@ def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
     image = parse(args.image)
     if image.tag or image.digest:
         raise InputError(f"--image {args.image} carries a tag or digest: give the image alone, and --to TAG")
+    where = location(args, env)
     return RollbackOptions(
-        location=location(args, env),
+        location=where,
         app=app,
         env=env_name,
         image=image,
@@ -124,7 +126,7 @@ def rollback(args: argparse.Namespace, env: Environment) -> RollbackOptions:
         workflow_repo=env.repository,
         run_url=env.run_url,
         write=write(args, env, dry_run=args.dry_run),
-        wait=wait_options(args),
+        wait=wait_options(args, env, where),
     )
 
 
@@ -196,8 +198,9 @@ def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
     )
 
 
-def wait_options(args: argparse.Namespace) -> WaitOptions | None:
-    """--wait and its flags; None without --wait (and then none of its flags may be given)."""
+def wait_options(args: argparse.Namespace, env: Environment, where: Location) -> WaitOptions | None:
+    """--wait and its flags (--deployment's too); None without --wait (and then none of them may be
+    given)."""
     switched = getattr(args, "wait", True)  # `autodeploy wait` has no --wait: it always waits
     if not switched:
         given = [
@@ -207,21 +210,19 @@ def wait_options(args: argparse.Namespace) -> WaitOptions | None:
                 ("--wait-timeout", args.wait_timeout, DEFAULT_WAIT_TIMEOUT),
                 ("--on-timeout", args.on_timeout, "fail"),
                 ("--deployment", args.deployment, False),
-                ("--environment-url", args.environment_url, None),
             )
             if value != default
         ]
         if given:
             raise InputError(f"{given[0]} applies to the wait: add --wait")
         return None
-    return validate.wait_options(
+    made = validate.wait_options(
         contexts=args.flux_context,
         timeout=args.wait_timeout,
         on_timeout=args.on_timeout,
-        deployment=args.deployment,
-        environment_url=args.environment_url,
-        names=("--flux-context", "--wait-timeout", "--environment-url"),
+        names=("--flux-context", "--wait-timeout"),
     )
+    return dataclasses.replace(made, deployment=deployment(args, env, where.github))
 
 
 def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptions:
@@ -237,8 +238,12 @@ def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptio
             raise InputError(
                 f"--gitops-commit {args.gitops_commit!r} is not a full commit sha (40 hex digits)"
             )
-    wait = wait_options(args)
+    wait = wait_options(args, env, where)
     assert wait is not None
+    if not {"{app}", "{env}"} <= set(re.findall(r"\{\w+\}", args.path_template)):
+        raise InputError(
+            f"--path-template {args.path_template!r} must hold {{app}} and {{env}}: the wait reads them"
+        )
     return WaitCommandOptions(
         location=where,
         wait=wait,

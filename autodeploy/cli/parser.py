@@ -292,14 +292,7 @@ def _wait_flags(parser: argparse.ArgumentParser, *, with_switch: bool) -> None:
         default="fail",
         help="when Flux says nothing by then: fail (exit 1, the default) or warn (exit 0)",
     )
-    group.add_argument(
-        "--deployment",
-        action="store_true",
-        help="record the rollout as a GitHub Deployment in the application repository",
-    )
-    group.add_argument(
-        "--environment-url", metavar="URL", help="the deployment's environment URL, shown on GitHub"
-    )
+    deployment_flags(parser)
 
 
 _ADDERS = {

@@ -16,11 +16,12 @@ from autodeploy.github.credentials import ENV_ACTIONS_TOKEN, ENV_TOKEN, App, Cre
 
 TOKEN_PERMISSIONS = {"contents": "write", "pull_requests": "write"}
 DEPLOYMENT_PERMISSIONS = {"deployments": "write"}  # on the application repository, when asked for
+WAIT_PERMISSIONS = {**TOKEN_PERMISSIONS, "statuses": "read"}  # the GitOps repo, for a command that waits
 _NEEDS = {
     "contents": "Contents",
     "pull_requests": "Pull requests",
     "deployments": "Deployments",
-    "statuses": "Commit statuses",
+    "statuses": "Commit statuses (read)",
 }
 TOKEN_HINT = f"check the token in {ENV_TOKEN} or {ENV_ACTIONS_TOKEN} (wrong, expired or revoked?)"
 APP_HINT = "check --app-id and the App's private key (was the key revoked?)"

@@ -24,7 +24,7 @@ class Conditional:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._last: dict[str, tuple[str, int, Any]] = {}  # key -> (etag, status, data)
+        self._last: dict[str, tuple[str | None, int, Any]] = {}  # key -> (etag, status, data)
         self.not_modified = 0  # 304s received, for the benchmark
 
     def get(
@@ -38,15 +38,13 @@ class Conditional:
     ) -> Polled:
         key = path + "?" + "&".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
         last = self._last.get(key)
-        headers = {"If-None-Match": last[0]} if last else None
+        headers = {"If-None-Match": last[0]} if last and last[0] else None
         got = self.client.request(
             "GET", path, doing=doing, needs=needs, params=params, allow=(304, *allow), headers=headers
         )
         if got.status == 304 and last is not None:
             self.not_modified += 1
             return Polled(last[2], last[1], changed=False, not_modified=True)
-        etag = got.headers.get("etag")
-        if etag:
-            self._last[key] = (etag, got.status, got.data)
+        self._last[key] = (got.headers.get("etag") or None, got.status, got.data)
         changed = last is None or last[2] != got.data or last[1] != got.status
         return Polled(got.data, got.status, changed=changed)
