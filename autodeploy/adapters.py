@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from autodeploy.github.client import Client
     from autodeploy.github.credentials import Credentials
     from autodeploy.github.deployments import Deployments
+    from autodeploy.matrix import Fleet
+    from autodeploy.promotion import HealthFacts
     from autodeploy.registry import Resolved
     from autodeploy.waiting import WatchSource
 
@@ -48,12 +50,17 @@ def open_adapters(
         connection = Connection(location.github, deadline, waits=waits)
         repo: GitopsRepo = connection.repo(pull or PullOptions())
         files: FileHistory = connection.file_history()
+        fleet: Fleet = connection.fleet()
+        health: HealthFacts | None = connection.health()
     else:
         assert location.gitops_dir is not None
         from autodeploy.localdir import LocalDir
+        from autodeploy.localfleet import LocalFleet
 
         repo = LocalDir(location.gitops_dir)
         files = LocalFiles(location.gitops_dir)
+        fleet = LocalFleet(location.gitops_dir)
+        health = None  # Flux's statuses and Deployments are on GitHub only
     history = None
     if guard:
         sources: list[SourceHistory] = [SourceClone(source_dir)]
@@ -68,6 +75,8 @@ def open_adapters(
         source_history=history,
         deadline=deadline,
         close=close,
+        fleet=fleet,
+        health=health,
         watch=connection.watch if location.github is not None else None,
         deployments=connection.deployments if location.github is not None else None,
         gitops_repo=location.github.repo if location.github is not None else None,
@@ -233,6 +242,16 @@ class Connection:
         from autodeploy.github.files import GitHubFileHistory
 
         return GitHubFileHistory(self.api(), self.options.base_branch)
+
+    def fleet(self) -> Fleet:
+        from autodeploy.github.fleet import GitHubFleet
+
+        return GitHubFleet(self.api(), self.options.base_branch)
+
+    def health(self) -> HealthFacts:
+        from autodeploy.github.health import GitHubHealth
+
+        return GitHubHealth(self.api(), self.options.base_branch, self.deployments)
 
     def watch(self) -> WatchSource:
         from autodeploy.github.watch import GitHubWatch

@@ -11,8 +11,10 @@ from autodeploy.adapters import RegistryImages, open_adapters
 from autodeploy.options import (
     DeployOptions,
     HistoryOptions,
+    PromoteOptions,
     ResolveOptions,
     RollbackOptions,
+    StatusOptions,
     WaitCommandOptions,
     WaitOptions,
 )
@@ -23,24 +25,16 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from autodeploy.deploys import History
+    from autodeploy.matrix import Matrix
     from autodeploy.options import DeploymentOptions
-    from autodeploy.pipeline import Adapters, Outcome
+    from autodeploy.pipeline import Adapters, Outcome, Promoted
     from autodeploy.registry import Resolved
     from autodeploy.rollout import WaitTarget
     from autodeploy.waiting import Tracker, WaitOutcome
 
 
 def deploy(options: DeployOptions) -> Outcome:
-    write = options.write
-    adapters = open_adapters(
-        options.location,
-        write.registry,
-        pull=write.pull,
-        guard=not options.allow_downgrade,
-        source_dir=options.source_dir,
-        deadline=_deadline(options.deadline, options.wait),
-        waits=options.wait is not None,
-    )
+    adapters = _writing(options, options.wait)
     try:
         outcome = pipeline.deploy_images(options, adapters)
         return outcome if options.wait is None else pipeline.wait_after(outcome, options.wait, adapters)
@@ -136,6 +130,14 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
         adapters.close()
 
 
+def promote(options: PromoteOptions) -> Promoted:
+    adapters = _writing(options)
+    try:
+        return pipeline.promote(options, adapters)
+    finally:
+        adapters.close()
+
+
 def _found_deployments(
     options: DeploymentOptions | None, targets: Sequence[WaitTarget], adapters: Adapters
 ) -> Tracker | None:
@@ -180,10 +182,41 @@ def history(options: HistoryOptions) -> History:
         adapters.close()
 
 
+def status(options: StatusOptions) -> Matrix:
+    from autodeploy import matrix
+
+    adapters = open_adapters(options.location, RegistryOptions(), deadline=_deadline(options.deadline))
+    try:
+        assert adapters.fleet is not None
+        paths = None
+        if options.apps and options.envs:  # every file named: nothing to list
+            paths = matrix.paths_for(options.path_template, options.apps, options.envs)
+        read = adapters.fleet.read_fleet(options.path_template, paths=paths)
+        return matrix.build(
+            read, options.path_template, apps=options.apps, envs=options.envs, order=options.order
+        )
+    finally:
+        adapters.close()
+
+
 def resolve(options: ResolveOptions) -> tuple[Resolved, ...]:
     """One registry lookup per reference: nothing to plan, so no pipeline."""
     images = RegistryImages(replace(options.registry, deadline=_deadline(options.deadline)))
     return tuple(images.lookup(ref, with_labels=options.with_labels) for ref in options.images)
+
+
+def _writing(options: DeployOptions | PromoteOptions, wait: WaitOptions | None = None) -> Adapters:
+    """The adapters of a command that writes deploys with the downgrade guard."""
+    write = options.write
+    return open_adapters(
+        options.location,
+        write.registry,
+        pull=write.pull,
+        guard=not options.allow_downgrade,
+        source_dir=options.source_dir,
+        deadline=_deadline(options.deadline, wait),
+        waits=wait is not None or isinstance(options, PromoteOptions),  # the gate reads statuses too
+    )
 
 
 def _deadline(seconds: float, wait: WaitOptions | None = None) -> Deadline:

@@ -6,7 +6,8 @@
     ├── RegistryError               exit 1: the registry refused or could not be reached
     ├── GitHubError                 exit 1: the GitHub API refused or could not be reached
     ├── GitError                    exit 1: the git binary failed on a local checkout
-    └── ConflictError               exit 1: another run changed the branch first (retried first)
+    ├── ConflictError               exit 1: another run changed the branch first (retried first)
+    └── UnhealthyError              exit 1: a promotion's source version failed, or its health is unknown
 
 Only `boundary.ErrorBoundary`, which both entrypoints use, catches these. Every message is one line that
 says what went wrong and, where it can, what to do about it. No message ever holds a secret.
@@ -66,3 +67,7 @@ class StaleSnapshot(ConflictError):
     """Not a lost race on a write: the adapter knows its snapshot is out of date (it merged the base
     into the branch, or found a branch it took to be missing); the pipeline reads again at once,
     without backing off."""
+
+
+class UnhealthyError(AutodeployError):
+    """The health gate refused a promotion: the source version failed, or nothing says it succeeded."""

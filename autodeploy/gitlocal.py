@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from autodeploy.errors import GitError, InputError
 from autodeploy.plan import Relation
@@ -168,3 +168,53 @@ class GitFileHistory:
             yield FileVersion(
                 entry.commit, entry.date, entry.author, entry.subject, show(self.repo, entry.commit, path)
             )
+
+
+def recent_blobs(
+    repo: str, paths: Sequence[str], *, depth: int, rev: str = "HEAD"
+) -> dict[str, list[tuple[str, str, str | None]]]:
+    """For each of `paths` (relative to `repo`), the newest `depth` commits of `rev`'s first-parent
+    line that changed it, as (commit, committer date, the blob it left; None when deleted). One git
+    process for all the paths, read as it streams and stopped once every path has its `depth`."""
+    found: dict[str, list[tuple[str, str, str | None]]] = {path: [] for path in paths}
+    if not paths:
+        return found
+    args = ["git", "-C", repo, "log", "--first-parent", "--raw", "--no-abbrev", "--no-renames"]
+    args += ["--relative", "-z", f"--format={_RECORD}%H{_FIELD}%cI", rev, "--", *paths]
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (needed for local history)") from exc
+    assert process.stdout is not None
+    waiting = set(paths)
+    try:
+        for record in _records(process.stdout):
+            header, _, raw = record.partition("\0")
+            commit, _, date = header.strip("\n").partition(_FIELD)
+            tokens = raw.lstrip("\n").split("\0")
+            for meta, path in zip(tokens[::2], tokens[1::2], strict=False):
+                fields = meta.split()
+                if path not in waiting or len(fields) < 5:
+                    continue
+                blob = None if fields[4].startswith("D") else fields[3]
+                found[path].append((commit, date, blob))
+                if len(found[path]) >= depth:
+                    waiting.discard(path)
+            if not waiting:
+                break
+    finally:
+        process.kill()
+        process.communicate(timeout=_TIMEOUT)
+    return found
+
+
+def _records(stream: IO[bytes]) -> Iterator[str]:
+    """The records of a `git log` stream, split on the record separator as they arrive."""
+    pending = ""
+    for chunk in iter(lambda: stream.read(65536), b""):
+        pending += chunk.decode("utf-8", "surrogateescape")
+        *done, pending = pending.split(_RECORD)
+        yield from (record for record in done if record)
+    if pending:
+        yield pending

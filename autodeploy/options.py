@@ -163,3 +163,32 @@ class ResolveOptions:
     registry: RegistryOptions = field(default_factory=RegistryOptions)
     with_labels: bool = False  # --json: media type, platforms and labels too
     deadline: float = DEFAULT_DEADLINE  # --deadline
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    location: Location
+    apps: tuple[str, ...] = ()  # none: every app the path template finds
+    envs: tuple[str, ...] = ()  # none: every environment found, `order` first
+    order: tuple[str, ...] = ("development", "staging", "production")
+    path_template: str = "{app}/{env}/image.yaml"
+    deadline: float = DEFAULT_DEADLINE  # --deadline
+
+
+@dataclass(frozen=True)
+class PromoteOptions:
+    location: Location
+    source_env: str  # --from
+    target_env: str  # --to
+    apps: tuple[str, ...] = ()  # --app; none with `every`
+    every: bool = False  # --all: every app whose source and target differ
+    allow_downgrade: bool = False
+    source_dir: str | None = None  # a clone of the source repos for the downgrade guard
+    require_healthy: bool = True  # the health gate (--no-require-healthy turns it off)
+    flux_contexts: tuple[str, ...] = ()  # --flux-context globs; none: flux.DEFAULT_CONTEXTS
+    deployment_environment: str = "{env}"  # the GitHub Deployment's environment name, {app} and {env}
+    registry_check: bool = False  # --registry-check: the registry must still hold each digest
+    image: str | None = None  # --image, with {app}: the images for --registry-check
+    run_url: str | None = None  # the workflow run, for the pull request
+    write: WriteOptions = field(default_factory=WriteOptions)
+    deadline: float = DEFAULT_DEADLINE  # --deadline

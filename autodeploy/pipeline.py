@@ -2,6 +2,7 @@
 
     deploy_images(options, adapters)   resolve the digests, then `deploy`
     roll_back(options, adapters)       choose from history, check the digest, then `deploy`
+    promote(options, adapters)         what the source runs, gated on its health, then `deploy`
     deploy(request, repo)              read -> plan -> apply, re-planned when a race is lost
     wait_after(outcome, wait, adapters) then wait for the pull request to merge and Flux's verdict
     read_history(files, path)          the deploys a file's history holds
@@ -22,7 +23,14 @@ from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
 from autodeploy import imagefile, report, request
-from autodeploy.errors import AutodeployError, ConflictError, InputError, RegistryError, StaleSnapshot
+from autodeploy.errors import (
+    AutodeployError,
+    ConflictError,
+    InputError,
+    RegistryError,
+    StaleSnapshot,
+    UnhealthyError,
+)
 from autodeploy.imageref import ImageRef
 from autodeploy.options import DeployOptions, RollbackOptions
 from autodeploy.overlap import overlapped
@@ -33,7 +41,9 @@ from autodeploy.retry import Deadline, backoff, seconds_text
 if TYPE_CHECKING:
     from autodeploy.deploys import Deploy, FileHistory
     from autodeploy.github.credentials import Credentials
-    from autodeploy.options import WaitOptions
+    from autodeploy.matrix import Fleet
+    from autodeploy.options import PromoteOptions, WaitOptions
+    from autodeploy.promotion import Candidate, HealthFacts, Verdict
     from autodeploy.waiting import DeploymentLog, WaitOutcome, WatchSource
 
 MAX_ATTEMPTS = 6
@@ -143,6 +153,8 @@ class Adapters:
     source_history: SourceHistory | None = None  # the downgrade guard's; None: no guard
     deadline: Deadline | None = None  # the command's, which every adapter keeps to as well
     close: Callable[[], None] = field(default=lambda: None, compare=False)  # when the command ends
+    fleet: Fleet | None = None  # every image file of the base at once (status, promote)
+    health: HealthFacts | None = None  # the promotion gate's reads; None: no GitHub to ask
     # the wait's reads (GitHub only), and the application repository's deployments (repo -> them)
     watch: Callable[[], WatchSource] | None = field(default=None, compare=False)
     # the application repository's deployments: (repo, credentials) -> them
@@ -239,6 +251,138 @@ def roll_back(options: RollbackOptions, adapters: Adapters) -> Outcome:
         dry_run=options.write.dry_run,
         deadline=adapters.deadline,
     )
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """What `promote` did: the deploy's outcome (None when every app already ran the source's build)."""
+
+    outcome: Outcome | None
+    same: tuple[Candidate, ...] = ()  # already ran the source's build
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)  # by app, when the gate ran
+
+
+def promote(options: PromoteOptions, adapters: Adapters) -> Promoted:
+    """`promote`: read both environments' files from the base, choose, check the source versions'
+    health, then plan and apply the copy as any deploy (the downgrade guard included)."""
+    from autodeploy import matrix, promotion
+
+    source, target = options.source_env, options.target_env
+    template = options.write.settings.path_template
+    assert adapters.fleet is not None
+    with report.group(f"read what runs in {source} and {target}"):
+        paths = None if options.every else matrix.paths_for(template, options.apps, (source, target))
+        grid = matrix.build(
+            adapters.fleet.read_fleet(template, paths=paths),
+            template,
+            apps=options.apps,
+            envs=(source, target),
+            order=(source, target),
+        )
+    chosen, same, notes = promotion.candidates(
+        grid, apps=options.apps, every=options.every, source_env=source, target_env=target
+    )
+    for note in notes:
+        report.warn(f"not promoted: {note}")
+    for candidate in same:
+        block = candidate.source.block
+        assert block is not None
+        report.info(f"{candidate.app}/{target} already runs {block.tag} ({block.digest}): nothing to promote")
+    if not chosen:
+        return Promoted(None, same)
+    verdicts: dict[str, Verdict] = {}
+    if options.require_healthy or adapters.health is not None:
+        # A failed version is refused even with the gate off; the gate refuses an unknown one too.
+        with report.group(f"check the health of what runs in {source}"):
+            verdicts = _health(options, adapters.health, chosen)
+        refuse = {promotion.Health.FAILED} | (
+            {promotion.Health.UNKNOWN} if options.require_healthy else set()
+        )
+        refused = [
+            promotion.refusal(c, verdicts[c.app], source) for c in chosen if verdicts[c.app].health in refuse
+        ]
+        if refused:
+            raise UnhealthyError("; ".join(refused))
+    else:
+        report.info(f"the health of what runs in {source} was not checked (--no-require-healthy)")
+    promoted = promotion.targets(chosen, source_env=source, target_env=target, image=options.image)
+    if options.registry_check:
+        with report.group("check that the registry still holds each digest"):
+            for promoted_target in promoted:
+                _still_held(adapters.images, promoted_target)
+    history = adapters.source_history
+    outcome = deploy(
+        request.for_promotion(options, promoted),
+        adapters.repo,
+        history=None if options.allow_downgrade or history is None else _VersionsWhenNoHistory(history),
+        dry_run=options.write.dry_run,
+        deadline=adapters.deadline,
+    )
+    return Promoted(outcome, same, verdicts)
+
+
+def _health(
+    options: PromoteOptions, facts: HealthFacts | None, chosen: Sequence[Candidate]
+) -> dict[str, Verdict]:
+    from autodeploy import flux, promotion
+
+    source = options.source_env
+    if facts is None:
+        raise UnhealthyError(
+            f"the health gate reads GitHub Deployments and Flux's commit statuses through the GitHub API, "
+            f"which --gitops-dir does not use: promote through --gitops-repo to check what runs in {source}, "
+            "or pass --no-require-healthy to promote without the check"
+        )
+    flux_history = facts.flux_statuses(chosen)
+    undecided = [
+        c
+        for c in chosen
+        if promotion.health_of(
+            None,
+            flux_history.get(c.app, ()),
+            flux.context_globs(options.flux_contexts, app=c.app, env=source),
+            env=source,
+        ).health
+        is not promotion.Health.HEALTHY
+    ]
+    # A Deployment's success decides over Flux, so only the apps Flux did not find healthy ask for it.
+    states = (
+        facts.deployment_states(undecided, env=source, environment=options.deployment_environment)
+        if undecided
+        else {}
+    )
+    verdicts = {}
+    for candidate in chosen:
+        globs = flux.context_globs(options.flux_contexts, app=candidate.app, env=source)
+        verdict = promotion.health_of(
+            states.get(candidate.app), flux_history.get(candidate.app, ()), globs, env=source
+        )
+        report.info(f"{candidate.app}/{source}: {verdict.health.value}: {verdict.reason}")
+        verdicts[candidate.app] = verdict
+    return verdicts
+
+
+class _VersionsWhenNoHistory:
+    """A promotion copies a build someone chose to promote: where no history of the source repository
+    can be asked (a checkout of the GitOps repo alone), the tags' versions decide the downgrade guard,
+    as they do when the history cannot tell."""
+
+    def __init__(self, history: SourceHistory) -> None:
+        self.history = history
+
+    def relation(self, repo: str, old: str, new: str) -> Relation:
+        found = self.history.relation(repo, old, new)
+        return Relation.UNKNOWN if found is Relation.NO_HISTORY else found
+
+
+def _still_held(images: ImageSource, target: Target) -> None:
+    try:
+        images.resolve(replace(target.image, digest=target.digest), with_labels=False)
+    except RegistryError as exc:
+        raise RegistryError(
+            f"{target.label}: {exc}; the registry no longer holds {target.digest}? Promote without "
+            "--registry-check to pin it anyway"
+        ) from exc
 
 
 def wait_after(
@@ -362,7 +506,7 @@ def deploy(
 ) -> Outcome:
     """Plan the deploy against the repo as it is now and apply it; re-plan when a race is lost, with
     backoff, a bounded number of times, and never past the command's deadline."""
-    relations: dict[tuple[str, str], Relation] = {}
+    relations: dict[tuple[str, str, str], Relation] = {}
     for attempt in range(1, max_attempts + 1):
         with report.group("read the GitOps repo and plan"):
             snapshot = read_facts(request, repo, exact=dry_run)
@@ -421,23 +565,24 @@ def _relations(
     request: DeployRequest,
     snapshot: Snapshot,
     history: SourceHistory | None,
-    cache: dict[tuple[str, str], Relation],
+    cache: dict[tuple[str, str, str], Relation],
 ) -> dict[str, Relation]:
     """Ask the source history only about targets whose deployed commit differs from ours: each
     deployed commit once, the questions overlapped (they are independent reads)."""
     relations: dict[str, Relation] = {}
     if request.allow_downgrade or history is None:
         return relations
-    keys: dict[str, tuple[str, str]] = {}
+    keys: dict[str, tuple[str, str, str]] = {}
     for target in request.targets:
         text = snapshot.files.get(request.path(target))
         old = imagefile.read_block(text, path=request.path(target)) if text is not None else None
-        if old is None or not old.commit or old.commit == request.commit:
+        commit, source_repo = request.commit_of(target), request.source_repo_of(target)
+        if old is None or not old.commit or old.commit == commit:
             continue
-        if old.source_repo not in {None, request.source_repo}:
+        if old.source_repo not in {None, source_repo}:
             continue  # built from another repository: its history says nothing about ours
-        keys[target.label] = (request.source_repo, old.commit)
+        keys[target.label] = (source_repo, old.commit, commit)
     asked = [key for key in dict.fromkeys(keys.values()) if key not in cache]
-    reads = [partial(history.relation, repo, old, request.commit) for repo, old in asked]
+    reads = [partial(history.relation, repo, old, new) for repo, old, new in asked]
     cache.update(zip(asked, overlapped(reads), strict=True))
     return {label: cache[key] for label, key in keys.items()}

@@ -26,6 +26,7 @@ ROLLBACK_BRANCH_TEMPLATE = "rollback-{env}-{app}"
 DEFAULT_PATH_TEMPLATE = "{app}/{env}/image.yaml"
 DEFAULT_RELEASE_TEMPLATE = "{app}/base/release.yaml"
 DEFAULT_MESSAGE_TEMPLATE = "deploy({app}): {env} {old_tag} -> {new_tag}"
+PROMOTE_MESSAGE_TEMPLATE = "promote({app}): {env} {old_tag} -> {new_tag}"
 DEFAULT_TITLE_TEMPLATE = "chore: Update {app} image tag in {env}"
 ROLLBACK_TITLE_TEMPLATE = "Rollback {app} in {env} to {new_tag}"
 
@@ -49,6 +50,11 @@ class Target:
     env: str
     image: ImageRef  # with its tag
     digest: str | None = None  # None until resolved
+    # A promotion copies each app's own build: its commit and source repo, where the request's are
+    # another app's. None: the request's.
+    commit: str | None = None
+    source_repo: str | None = None
+    promoted_from: str | None = None  # for the pull request: "staging, where it has run since ..."
 
     @property
     def tag(self) -> str:
@@ -111,6 +117,10 @@ class DeployRequest:
             if target.label in seen:
                 raise InputError(f"{target.label} is listed twice")
             seen.add(target.label)
+            if target.commit is not None:
+                validate.commit(target.commit)
+            if target.source_repo is not None:
+                validate.source_repo(target.source_repo)
         validate.commit(self.commit)
         validate.source_repo(self.source_repo)
         if self.reason is not None:
@@ -122,6 +132,12 @@ class DeployRequest:
         if not self.rollback:
             return None
         return "; ".join([self.reason or "no reason given", *self.notes])
+
+    def commit_of(self, target: Target) -> str:
+        return target.commit or self.commit
+
+    def source_repo_of(self, target: Target) -> str:
+        return target.source_repo or self.source_repo
 
     def path(self, target: Target) -> str:
         return self.path_for(self.settings, target.app, target.env)
@@ -143,12 +159,13 @@ class DeployRequest:
     def block(self, target: Target) -> Block:
         if target.digest is None:
             raise AssertionError(f"{target.label}: digest not resolved before planning")
+        source_repo = self.source_repo_of(target)
         return Block(
-            source_repo=self.source_repo,
+            source_repo=source_repo,
             tag=target.tag,
             digest=target.digest,
-            repo_url=f"{self.settings.server_url.rstrip('/')}/{self.source_repo}",
-            commit=self.commit,
+            repo_url=f"{self.settings.server_url.rstrip('/')}/{source_repo}",
+            commit=self.commit_of(target),
         )
 
     @property
@@ -279,19 +296,20 @@ def _head_branch(request: DeployRequest, facts: Facts) -> str:
 
 
 def _downgrade(request: DeployRequest, target: Target, old: Block | None, facts: Facts) -> str | None:
-    if request.allow_downgrade or old is None or not old.commit or old.commit == request.commit:
+    commit, source_repo = request.commit_of(target), request.source_repo_of(target)
+    if request.allow_downgrade or old is None or not old.commit or old.commit == commit:
         return None
     relation = facts.relations.get(target.label)
     advice = "pass --allow-downgrade or use `autodeploy rollback` to go back on purpose"
     if relation is Relation.OLDER:
         return (
             f"{target.label} already runs {old.tag} built from {old.commit[:12]}, which is newer than "
-            f"{request.commit[:12]} in {request.source_repo}; not downgrading ({advice})"
+            f"{commit[:12]} in {source_repo}; not downgrading ({advice})"
         )
     if relation is Relation.UNKNOWN and old.tag and version_older(target.tag, old.tag):
         return (
             f"{target.label} already runs {old.tag} (built from {old.commit[:12]}), a later version than "
-            f"{target.tag} (built from {request.commit[:12]}); the commits could not be compared, so the "
+            f"{target.tag} (built from {commit[:12]}); the commits could not be compared, so the "
             f"versions were; not downgrading ({advice})"
         )
     return None
@@ -398,6 +416,18 @@ def _render(flag: str, template: str, **values: str) -> str:
         return template.format_map(_Placeholders(flag, values))
     except (ValueError, IndexError) as exc:
         raise InputError(f"{flag} {template!r} is not a valid template: {exc}") from exc
+
+
+def path_pattern(path_template: str) -> re.Pattern[str]:
+    """A regex matching the paths `path_template` renders, capturing app and env."""
+    out, pos = [], 0
+    for match in re.finditer(r"\{(app|env)\}", path_template):
+        out.append(re.escape(path_template[pos : match.start()]))
+        name = match.group(1)
+        out.append(f"(?P<{name}>[^/].*?)" if name == "app" else f"(?P<{name}>[^/]+)")
+        pos = match.end()
+    out.append(re.escape(path_template[pos:]))
+    return re.compile("".join(out))
 
 
 def unified_diff(path: str, old: str | None, new: str) -> str:

@@ -11,7 +11,9 @@ from autodeploy import report
 if TYPE_CHECKING:
     from autodeploy.deploys import Deploy, History
     from autodeploy.imageref import ImageRef
-    from autodeploy.pipeline import Outcome
+    from autodeploy.matrix import Cell, Matrix
+    from autodeploy.options import PromoteOptions
+    from autodeploy.pipeline import Outcome, Promoted
     from autodeploy.registry import Resolved
     from autodeploy.waiting import WaitOutcome
 
@@ -238,3 +240,183 @@ def resolved_json(images: Sequence[ImageRef], found: Sequence[Resolved]) -> list
         }
         for image, item in zip(images, found, strict=True)
     ]
+
+
+def status_json(matrix: Matrix) -> dict[str, Any]:
+    """`status --json`: one entry per app and environment that has an image file, app by app in the
+    order of `environments`."""
+    return {
+        "revision": matrix.revision,
+        "environments": list(matrix.envs),
+        "entries": [_cell_json(cell) for cell in matrix.cells],
+    }
+
+
+def _cell_json(cell: Cell) -> dict[str, Any]:
+    block = cell.block
+    return {
+        "app": cell.app,
+        "env": cell.env,
+        "path": cell.path,
+        "tag": block.tag if block else None,
+        "digest": block.digest if block else None,
+        "commit": block.commit if block else None,
+        "source_repo": block.source_repo if block else None,
+        "reached_at": cell.arrival.date if cell.arrival else None,
+        "gitops_commit": cell.arrival.commit if cell.arrival else None,
+        "pending": [
+            {
+                "pull_request": p.pull_request,
+                "branch": p.branch,
+                "author": p.author,
+                "tag": p.block.tag,
+                "digest": p.block.digest,
+                "commit": p.block.commit,
+            }
+            for p in cell.pending
+        ],
+        "differs": cell.differs,
+        "newer_than": list(cell.newer_than),
+        "problem": cell.problem,
+    }
+
+
+def _marks(cell: Cell) -> str:
+    marks = []
+    if cell.differs:
+        marks.append("differs")
+    if cell.newer_than:
+        marks.append("newer than " + ", ".join(cell.newer_than))
+    return "; ".join(marks)
+
+
+def status_table(matrix: Matrix) -> str:
+    """One line per app and environment: what runs, since when, what is pending, and the marks."""
+    rows = [("APP", "ENV", "TAG", "DIGEST", "SOURCE", "REACHED BASE", "PENDING", "MARKS")]
+    for cell in matrix.cells:
+        block = cell.block
+        pending = ", ".join(f"{p.block.tag} (#{p.pull_request})" for p in cell.pending)
+        rows.append(
+            (
+                cell.app,
+                cell.env,
+                (block.tag or "-") if block else f"({cell.problem or 'no generated block'})",
+                (block.digest or "-")[:19] if block else "-",
+                (block.commit or "-")[:12] if block else "-",
+                cell.arrival.date if cell.arrival else "-",
+                pending or "-",
+                _marks(cell),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+def status_markdown(matrix: Matrix) -> str:
+    """The matrix for a step summary: an app a row, an environment a column."""
+    lines = [
+        "### autodeploy: what runs where",
+        "",
+        "| App | " + " | ".join(matrix.envs) + " |",
+        "| --- |" + " --- |" * len(matrix.envs),
+    ]
+    for app in matrix.apps:
+        cells = []
+        for env in matrix.envs:
+            cell = matrix.cell(app, env)
+            cells.append(_markdown_cell(cell) if cell is not None else "")
+        lines.append(f"| `{app}` | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "≠: runs another build than the environment before it; ↑: a newer version than an earlier "
+        "environment; ⏳: what an open pull request would change it to.",
+    ]
+    if matrix.where:
+        lines += ["", f"<sub>Read from {matrix.where}.</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_cell(cell: Cell) -> str:
+    block = cell.block
+    if block is None:
+        return f"_{_md(cell.problem or 'no generated block')}_"
+    marks = ("≠ " if cell.differs else "") + ("↑ " if cell.newer_than else "")
+    parts = [f"{marks}`{_md(block.tag or '?')}`"]
+    if block.digest:
+        parts.append(f"`{block.digest[:19]}`")
+    if block.commit:
+        url = (block.repo_url or "").rstrip("/")
+        short = f"`{block.commit[:7]}`"
+        parts.append(f"[{short}]({url}/commit/{block.commit})" if url else short)
+    if cell.arrival:
+        parts.append(f"since {cell.arrival.date}")
+    for pending in cell.pending:
+        parts.append(f"⏳ `{_md(pending.block.tag or '?')}` (#{pending.pull_request})")
+    return "<br>".join(parts)
+
+
+def _md(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;")
+
+
+def show_promoted(promoted: Promoted, options: PromoteOptions, *, json_output: bool) -> None:
+    outcome = promoted.outcome
+    if outcome is not None:
+        show_outcome(outcome, json_output=False)
+    elif not promoted.same:
+        report.info(f"nothing to promote from {options.source_env} to {options.target_env}")
+    if json_output:
+        report.out(json.dumps(promoted_json(promoted, options), indent=2))
+
+
+def promoted_json(promoted: Promoted, options: PromoteOptions) -> dict[str, Any]:
+    """`promote --json`: the deploy's outcome (as `deploy --json` prints it), and for each app what it
+    copied from where, since when, and what the health gate said."""
+    outcome = promoted.outcome
+    base: dict[str, Any] = (
+        outcome_json(outcome)
+        if outcome is not None
+        else {"changed": False, "dry_run": options.write.dry_run, "branch": None, "commit": None}
+        | {"pr_number": None, "pr_url": None, "targets": [], "skipped": [], "diff": None}
+    )
+    changes = {c.target.app: c for c in outcome.plan.changes} if outcome is not None else {}
+    promotions = []
+    for target in outcome.plan.changes if outcome is not None else ():
+        app = target.target.app
+        old = changes[app].old
+        verdict = promoted.verdicts.get(app)
+        promotions.append(
+            {
+                "app": app,
+                "from": options.source_env,
+                "to": options.target_env,
+                "old_tag": old.tag if old else None,
+                "old_digest": old.digest if old else None,
+                "old_commit": old.commit if old else None,
+                "tag": target.new.tag,
+                "digest": target.new.digest,
+                "commit": target.new.commit,
+                "source_repo": target.new.source_repo,
+                "changed": target.changed,
+                "source_since": _since(target.target.promoted_from),
+                "health": verdict.health.value if verdict else None,
+                "health_reason": verdict.reason if verdict else None,
+            }
+        )
+    already = [c.app for c in promoted.same]
+    return {
+        "from": options.source_env,
+        "to": options.target_env,
+        **base,
+        "promotions": promotions,
+        "already": already,
+    }
+
+
+def _since(promoted_from: str | None) -> str | None:
+    marker = "where it has run since "
+    if not promoted_from or marker not in promoted_from:
+        return None
+    return promoted_from.split(marker, 1)[1].split(" ", 1)[0]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from autodeploy import validate
 from autodeploy.errors import InputError
-from autodeploy.options import DeployOptions, RollbackOptions
+from autodeploy.options import DeployOptions, PromoteOptions, RollbackOptions
 from autodeploy.plan import DeployRequest, Target
 
 if TYPE_CHECKING:
@@ -114,3 +114,19 @@ def from_labels(
         match = _REPO_URL_RE.fullmatch(sources.pop()) if len(sources) == 1 else None
         source_repo = match.group(1) if match else fallback_repo
     return commit, source_repo
+
+
+def for_promotion(options: PromoteOptions, targets: Sequence[Target]) -> DeployRequest:
+    """Each target carries its own app's commit and source repository; the request's are the first's
+    (they name nothing else)."""
+    first = targets[0]
+    assert first.commit is not None and first.source_repo is not None
+    notes = (f"run: {options.run_url}",) if options.run_url else ()
+    return DeployRequest(
+        targets=tuple(targets),
+        commit=validate.commit(first.commit),
+        source_repo=validate.source_repo(first.source_repo),
+        settings=options.write.settings,
+        allow_downgrade=options.allow_downgrade,
+        notes=notes,
+    )

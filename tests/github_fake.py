@@ -42,6 +42,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import github_graphql
 import github_openapi as oas
+from github_fake_fleet import FleetRoutes
 from github_fake_deployments import DeploymentsMixin
 from github_fake_statuses import StatusesMixin, StatusRecord, latest_states, record_status
 import pytest
@@ -347,7 +348,7 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-class FakeGitHub(StatusesMixin, DeploymentsMixin):
+class FakeGitHub(StatusesMixin, DeploymentsMixin, FleetRoutes):
     """Handlers of a topic live in a mixin (tests/github_fake_<topic>.py) that declares its routes in
     a ROUTES class attribute: {(method, template): (handler method, (permission, level))}; such a
     handler is called with (repo, params, query, body, request headers) and returns (status, answer,

@@ -7,8 +7,9 @@ Resolved from the fake's real git objects: `Repository.ref` and `.defaultBranchR
 parent had it is followed down that parent only and not listed), `Commit.file`, `Blob.text`,
 `Commit.associatedPullRequests`, `Commit.parents`, `Commit.status` (the commit statuses of
 tests/github_fake_statuses.py: the latest per context), `Ref.associatedPullRequests` (open pull
-requests from a branch), `Repository.object(oid:)` for a commit, `.object(expression:
-"<rev>:<path>")` for a blob or a tree, and `Repository.pullRequests(states: OPEN)`.
+requests from a branch), `Repository.object(oid:)` for a commit or a blob, `.object(expression:
+"<rev>:<path>")` for a blob or a tree, `PullRequest.headRefOid` and `.files`, and
+`Repository.pullRequests(states: OPEN)`.
 """
 
 from __future__ import annotations
@@ -103,7 +104,11 @@ class RepositoryNode:
             rev, _, path = expression.partition(":")
             sha = self.repo.resolve(rev)
             return None if sha is None else _at_path(self.repo, sha, path.strip("/"))
-        return CommitNode(self.repo, oid) if oid in self.repo.commits else None
+        if oid in self.repo.commits:
+            return CommitNode(self.repo, oid)
+        if oid in self.repo.blobs:
+            return BlobNode(self.repo.blobs[oid].decode(), oid)
+        return None
 
     def defaultBranchRef(self) -> RefNode | None:  # noqa: N802
         return self.ref(self.repo.default_branch)
@@ -152,8 +157,10 @@ class CommitNode:
         self.tree = {"oid": commit.tree_sha}
 
     def file(self, path: str) -> dict[str, Any] | None:
-        text = self.repo.text(self.oid, path)
-        return None if text is None else {"object": BlobNode(text)}
+        blob = self.repo.commits[self.oid].tree.get(path)
+        if blob is None:
+            return None
+        return {"oid": blob, "path": path, "object": BlobNode(self.repo.blobs[blob].decode(), blob)}
 
     def history(
         self, first: int = 100, after: str | None = None, path: str | None = None, **_: Any
@@ -206,7 +213,7 @@ def _at_path(repo: Repo, sha: str, path: str) -> BlobNode | TreeNode | None:
     """The fake's trees are flat (path -> blob): a directory is every path under it."""
     text = repo.text(sha, path) if path else None
     if text is not None:
-        return BlobNode(text)
+        return BlobNode(text, repo.commits[sha].tree[path])
     prefix = f"{path}/" if path else ""
     kinds: dict[str, str] = {}
     for name in repo.commits[sha].tree:
@@ -228,9 +235,10 @@ class UserNode:
 class BlobNode:
     typename = "Blob"
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, oid: str | None = None) -> None:
         self.text = text
         self.isBinary = False
+        self.oid = oid
 
 
 class PullNode:
@@ -260,6 +268,21 @@ class PullNode:
 
     def headRef(self) -> RefNode | None:  # noqa: N802
         return RefNode(self.repo, self._pull.head) if self._pull.head in self.repo.refs else None
+
+    def files(self, first: int = 100, **_: Any) -> dict[str, Any]:
+        """The files the pull request changes: its head against where it left its base."""
+        head = self.headRefOid
+        base = self.repo.refs.get(self._pull.base)
+        if head not in self.repo.commits or base is None:
+            return {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
+        since = self.repo.merge_base(base, head)
+        before = self.repo.commits[since].tree if since else {}
+        after = self.repo.commits[head].tree
+        changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+        return {
+            "pageInfo": {"hasNextPage": len(changed) > first, "endCursor": str(min(first, len(changed)))},
+            "nodes": [{"path": path} for path in changed[:first]],
+        }
 
 
 def _log(repo: Repo, start: str, path: str | None) -> list[str]:

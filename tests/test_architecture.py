@@ -31,6 +31,7 @@ def modules_using(predicate_name: str) -> set[str]:
     "modules",
     [
         "autodeploy.plan, autodeploy.imagefile, autodeploy.errors, autodeploy.deploys, autodeploy.request",
+        "autodeploy.matrix, autodeploy.promotion, autodeploy.localfleet",
         "autodeploy.deployment, autodeploy.flux",
         "autodeploy.options, autodeploy.environment, autodeploy.targets, autodeploy.pipeline",
         "autodeploy.cli.build, autodeploy.cli.parser, autodeploy.action.inputs, autodeploy.render",

@@ -19,6 +19,7 @@ from autodeploy.github import auth
 from autodeploy.github.api import RepoApi
 from autodeploy.github.connection import ClientOptions
 from autodeploy.github.files import GitHubFileHistory
+from autodeploy.github.fleet import GitHubFleet
 from autodeploy.options import PullOptions
 
 EXTRACT = Path(__file__).resolve().parent / "openapi" / "extract.py"
@@ -79,6 +80,7 @@ def tour(world: World) -> None:
     gitops.mergeable_now = False
     world.deploy("web", "development", "dev-1", 3)  # auto-merge through GraphQL
     list(GitHubFileHistory(RepoApi(world.client(), GITOPS), "main").versions(path, limit=3))
+    GitHubFleet(RepoApi(world.client(), GITOPS), "main").read_fleet("{app}/{env}/image.yaml", paths=None)
     gitops.write("main", {"web/development/image.yaml": image_yaml("web", "9.9.9", world.commits[6])})
     world.deploy("web", "development", "3.0.1", 2)  # the guard skips it: the base runs a newer commit
 

@@ -167,7 +167,7 @@ def test_usage_errors_are_input_errors(capsys) -> None:
     assert "unrecognized arguments: --no-such-flag" in line
     assert cli.main([]) == 2  # no command: the help, then one line
     assert capsys.readouterr().err.endswith(
-        "\nautodeploy: error: give a command: deploy, plan, resolve, rollback, history, wait\n"
+        "\nautodeploy: error: give a command: deploy, plan, resolve, rollback, history, wait, status, promote\n"
     )
 
 

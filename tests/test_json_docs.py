@@ -66,7 +66,7 @@ def deploy_args(root: Path, *extra: str) -> list[str]:
 
 
 def test_every_command_with_json_is_documented() -> None:
-    assert {"deploy", "history", "resolve"} <= set(documented())
+    assert {"deploy", "history", "resolve", "status", "promote"} <= set(documented())
 
 
 def test_deploy_and_rollback(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,3 +99,17 @@ def test_the_check_fails_on_a_renamed_key() -> None:
         assert_same_shape(example, renamed)
     with pytest.raises(AssertionError):
         assert_same_shape(example, {**example, "targets": [{"app": "x"}]})
+
+
+def test_status_and_promote(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from test_status import commit
+
+    commit(checkout, "my-api", "staging", "1.5.0", 7)
+    printed = run_json(["status", "--gitops-dir", str(checkout)], capsys)
+    assert [e["tag"] for e in printed["entries"]] == ["dev-843632a", "1.5.0", "1.4.0"]
+    assert_same_shape(documented()["status"], printed)
+    promote = ["promote", "--gitops-dir", str(checkout), "--app", "my-api", "--from", "staging",
+               "--to", "production", "--no-require-healthy"]  # fmt: skip
+    printed = run_json(promote, capsys)
+    assert printed["promotions"][0]["tag"] == "1.5.0"
+    assert_same_shape(documented()["promote"], printed)

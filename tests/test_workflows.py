@@ -23,7 +23,7 @@ DOCS = sorted((ROOT / "docs" / "workflows").glob("*.yml"))
 OWN = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTION: dict[str, Any] = YAML(typ="safe").load((ROOT / "action.yml").read_text())
 SUB_ACTIONS: dict[str, dict[str, Any]] = {
-    name: YAML(typ="safe").load((ROOT / name / "action.yml").read_text()) for name in ("rollback", "wait")
+    path.parent.name: YAML(typ="safe").load(path.read_text()) for path in sorted(ROOT.glob("*/action.yml"))
 }
 OWNER = re.fullmatch(r"docker://ghcr\.io/([^/]+)/autodeploy:.+", ACTION["runs"]["image"])[1]  # type: ignore[index]
 USES = f"{OWNER}/autodeploy@v{__version__}"
@@ -51,7 +51,7 @@ def autodeploy_steps(workflow: dict[str, Any]) -> list[tuple[dict[str, Any], lis
 
 
 def test_the_documented_workflows_exist() -> None:
-    assert [p.name for p in DOCS] == ["deploy.yml", "rollback.yml", "rollout.yml"]
+    assert [p.name for p in DOCS] == ["deploy.yml", "promote.yml", "rollback.yml", "rollout.yml"]
     assert {p.name for p in OWN} >= {"release.yml", "ci.yml"}
 
 
@@ -91,6 +91,16 @@ def test_the_deploy_workflow_feeds_metadata_and_build_push_outputs() -> None:
     assert step["with"]["tag"] == "${{ steps.meta.outputs.tags }}"
     assert step["with"]["digest"] == "${{ steps.build.outputs.digest }}"
     assert step["with"]["env"] == "auto"
+
+
+def test_the_promote_workflow_is_dispatched_with_apps_and_environments() -> None:
+    workflow = load(ROOT / "docs" / "workflows" / "promote.yml")
+    assert {"app", "from", "to", "dry_run"} <= set(workflow["on"]["workflow_dispatch"]["inputs"])
+    [(status, _), (promote, _)] = autodeploy_steps(workflow)
+    assert status["uses"] == f"{OWNER}/autodeploy/status@v{__version__}"
+    assert promote["uses"] == f"{OWNER}/autodeploy/promote@v{__version__}"
+    assert (promote["with"]["from"], promote["with"]["to"]) == ("${{ inputs.from }}", "${{ inputs.to }}")
+    assert promote["with"]["all"] == "${{ inputs.app == '' }}" and "require-healthy" not in promote["with"]
 
 
 def test_the_rollback_workflow_is_dispatched_with_tag_and_reason() -> None:

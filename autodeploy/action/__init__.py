@@ -24,6 +24,10 @@ DEBUG_HINT = "re-run the job with debug logging enabled for the traceback"
 # which the container cannot see.
 AS_INPUTS = [
     ("pass --allow-downgrade", "set `allow-downgrade: true`"),
+    ("pass --no-require-healthy", "set `require-healthy: false`"),
+    ("--registry-check needs --image", "`registry-check: true` needs the input image"),
+    ("Promote without --registry-check", "Set `registry-check: false`"),
+    ("--deployment-environment", "the input deployment-environment"),
     ("pass --allow-retag", "set `allow-retag: true`"),
     ("pass --no-registry-check", "set `registry-check: false`"),
     ("pass --commit-from-image", "set `commit-from-image: true`"),
@@ -91,6 +95,8 @@ def main(argv: Sequence[str] = ()) -> int:
 
 def run(env: Environment, *, action: str | None = None) -> int:
     """The step; its exit code (1 when the wait ends in Flux's failure or a timeout that fails)."""
+    if action in ("promote", "status"):
+        return _promote_or_status(env, action)
     values = inputs.read_inputs(os.environ, {**inputs.INPUTS, **inputs.DEPLOYMENT_INPUTS, **inputs.WAIT_ONLY})
     outputs.check_writable("GITHUB_OUTPUT", env.output_path)
     outputs.check_writable("GITHUB_STEP_SUMMARY", env.summary_path)
@@ -115,3 +121,34 @@ def run(env: Environment, *, action: str | None = None) -> int:
             text += "\n" + outputs.wait_summary(outcome.waited)
         outputs.write_summary(env.summary_path, text)
     return render.wait_exit(outcome.waited)
+
+
+def _promote_or_status(env: Environment, action: str) -> int:
+    """The ditkrg/autodeploy/promote and /status actions: their own inputs, the same commands."""
+    from autodeploy.action import promote_inputs
+
+    values = promote_inputs.read(os.environ, action)
+    outputs.check_writable("GITHUB_OUTPUT", env.output_path)
+    outputs.check_writable("GITHUB_STEP_SUMMARY", env.summary_path)
+    summary = inputs.flag(values, "summary")
+    if action == "status":
+        status = promote_inputs.status_options(values, env)
+        report.info("running: autodeploy " + shlex.join(argv(status)))
+        grid = commands.status(status)
+        report.out(render.status_table(grid) if grid.cells else "no image files found")
+        outputs.write_outputs(env.output_path, promote_inputs.StatusOutputs.of(grid))
+        if summary:
+            outputs.write_summary(env.summary_path, render.status_markdown(grid))
+        return 0
+    promote = promote_inputs.promote_options(values, env)
+    report.info("running: autodeploy " + shlex.join(argv(promote)))
+    promoted = commands.promote(promote)
+    render.show_promoted(promoted, promote, json_output=False)
+    if promoted.outcome is not None:
+        outputs.write_outputs(env.output_path, outputs.Outputs.of(promoted.outcome))
+    else:
+        outputs.write_outputs(env.output_path, promote_inputs.nothing_written())
+    outputs.write_outputs(env.output_path, promote_inputs.PromotedOutputs.of(promoted))
+    if summary:
+        outputs.write_summary(env.summary_path, promote_inputs.promote_summary(promoted, promote))
+    return 0

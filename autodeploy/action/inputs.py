@@ -461,3 +461,11 @@ def _bool(name: str, value: str) -> bool:
 def flag(inputs: Mapping[str, str], name: str) -> bool:
     """A true-or-false input."""
     return _bool(name, inputs[name])
+
+
+# The builders the other sub-actions' inputs share (action/promote_inputs.py).
+check_plain = _check_plain
+items = _list
+location = _location
+deadline = _deadline
+write_options = _write

@@ -6,7 +6,7 @@ import os
 import stat
 import uuid
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from autodeploy import report
 from autodeploy.errors import InputError
@@ -157,7 +157,11 @@ def check_writable(name: str, path: str | None) -> None:
     )
 
 
-def write_outputs(path: str | None, outputs: Outputs | WaitOutputs) -> None:
+class Named(Protocol):
+    def items(self) -> list[tuple[str, str]]: ...
+
+
+def write_outputs(path: str | None, outputs: Named) -> None:
     """Append `name<<DELIMITER` blocks, safe for values with newlines, as @actions/core does."""
     if not path:
         for name, value in outputs.items():

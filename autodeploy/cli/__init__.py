@@ -17,7 +17,14 @@ from autodeploy.boundary import ErrorBoundary
 from autodeploy.cli.parser import COMMANDS, build_parser
 from autodeploy.environment import Environment
 from autodeploy.errors import InputError
-from autodeploy.options import DeployOptions, HistoryOptions, RollbackOptions, WaitCommandOptions
+from autodeploy.options import (
+    DeployOptions,
+    HistoryOptions,
+    PromoteOptions,
+    RollbackOptions,
+    StatusOptions,
+    WaitCommandOptions,
+)
 
 __all__ = ["COMMANDS", "main"]
 
@@ -61,6 +68,18 @@ def run(argv: Sequence[str], env: Environment) -> int:
             report.info(f"no deploys of {options.app}/{options.env} found")
         else:
             report.out(render.history_table(found))
+    elif isinstance(options, StatusOptions):
+        grid = commands.status(options)
+        if args.json:
+            report.out(json.dumps(render.status_json(grid), indent=2))
+        elif args.markdown:
+            report.out(render.status_markdown(grid))
+        elif not grid.cells:
+            report.info(f"no image files match {options.path_template} in {grid.where}")
+        else:
+            report.out(render.status_table(grid))
+    elif isinstance(options, PromoteOptions):
+        render.show_promoted(commands.promote(options), options, json_output=args.json)
     else:
         resolved = commands.resolve(options)
         if args.json:

@@ -10,8 +10,10 @@ from autodeploy.options import (
     DEFAULT_WAIT_TIMEOUT,
     DeployOptions,
     Location,
+    PromoteOptions,
     PullOptions,
     RollbackOptions,
+    StatusOptions,
     WaitCommandOptions,
     WaitOptions,
     WriteOptions,
@@ -20,8 +22,14 @@ from autodeploy.plan import Settings
 from autodeploy.registry.access import DEFAULT_MAX_WAIT as DEFAULT_REGISTRY_MAX_WAIT
 
 
-def argv(options: DeployOptions | RollbackOptions | WaitCommandOptions) -> list[str]:
-    if isinstance(options, WaitCommandOptions):
+def argv(
+    options: DeployOptions | RollbackOptions | WaitCommandOptions | StatusOptions | PromoteOptions,
+) -> list[str]:
+    if isinstance(options, StatusOptions):
+        args = _status(options)
+    elif isinstance(options, PromoteOptions):
+        args = _promote(options)
+    elif isinstance(options, WaitCommandOptions):
         args = _wait_command(options)
     else:
         args = _rollback(options) if isinstance(options, RollbackOptions) else _deploy(options)
@@ -101,6 +109,36 @@ def _wait(wait: WaitOptions | None, *, switch: bool) -> list[str]:
     if deployment.production != DEFAULT_PRODUCTION:
         args += [arg for glob in deployment.production for arg in ("--production-environment", glob)]
     return args + _flag("--environment-url", deployment.environment_url)
+
+
+def _status(options: StatusOptions) -> list[str]:
+    args = ["status", *_location(options.location)]
+    args += [arg for app in options.apps for arg in ("--app", app)]
+    args += [arg for env in options.envs for arg in ("--env", env)]
+    if options.order != (options.envs or StatusOptions.order):
+        args += ["--env-order", ",".join(options.order)]
+    if options.path_template != plan.DEFAULT_PATH_TEMPLATE:
+        args += ["--path-template", options.path_template]
+    return args
+
+
+def _promote(options: PromoteOptions) -> list[str]:
+    args = ["promote", *_location(options.location)]
+    args += ["--all"] if options.every else [arg for app in options.apps for arg in ("--app", app)]
+    args += ["--from", options.source_env, "--to", options.target_env]
+    args += _switch("--no-require-healthy", not options.require_healthy)
+    args += [arg for glob in options.flux_contexts for arg in ("--flux-context", glob)]
+    if options.deployment_environment != PromoteOptions.deployment_environment:
+        args += ["--deployment-environment", options.deployment_environment]
+    args += _switch("--allow-downgrade", options.allow_downgrade)
+    args += _flag("--source-dir", options.source_dir)
+    args += _switch("--registry-check", options.registry_check)
+    args += _flag("--image", options.image)
+    written = _write(options.write, options.location)
+    if options.write.settings.message_template == plan.PROMOTE_MESSAGE_TEMPLATE:
+        at = written.index("--message")
+        del written[at : at + 2]
+    return args + written
 
 
 def _location(location: Location) -> list[str]:

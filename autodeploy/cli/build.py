@@ -20,9 +20,11 @@ from autodeploy.options import (
     GitHubOptions,
     HistoryOptions,
     Location,
+    PromoteOptions,
     PullOptions,
     ResolveOptions,
     RollbackOptions,
+    StatusOptions,
     WaitCommandOptions,
     WaitOptions,
     WriteOptions,
@@ -30,7 +32,15 @@ from autodeploy.options import (
 from autodeploy.plan import DeployRequest, Settings
 from autodeploy.registry.access import RegistryOptions
 
-Options = DeployOptions | RollbackOptions | HistoryOptions | ResolveOptions | WaitCommandOptions
+Options = (
+    DeployOptions
+    | RollbackOptions
+    | HistoryOptions
+    | ResolveOptions
+    | StatusOptions
+    | PromoteOptions
+    | WaitCommandOptions
+)
 
 
 def options(args: argparse.Namespace, env: Environment) -> Options:
@@ -42,6 +52,10 @@ def options(args: argparse.Namespace, env: Environment) -> Options:
         built = rollback(args, env)
     elif command == "history":
         built = history(args, env)
+    elif command == "status":
+        built = status(args, env)
+    elif command == "promote":
+        built = promote(args, env)
     elif command == "wait":
         built = wait_command(args, env)
     else:
@@ -124,6 +138,63 @@ def history(args: argparse.Namespace, env: Environment) -> HistoryOptions:
         env=env_name,
         path=DeployRequest.path_for(Settings(path_template=args.path_template), app, env_name),
         limit=_at_least_one("--limit", args.limit),
+    )
+
+
+def status(args: argparse.Namespace, env: Environment) -> StatusOptions:
+    apps = tuple(validate.path_part("app", app) for app in args.app)
+    envs = tuple(validate.path_part("env", name) for name in args.env)
+    if args.env_order is not None:
+        order = tuple(
+            validate.path_part("env", name.strip()) for name in args.env_order.split(",") if name.strip()
+        )
+        if not order:
+            raise InputError("--env-order lists no environment")
+    else:
+        order = envs or StatusOptions.order
+    settings = Settings(path_template=args.path_template)
+    DeployRequest.path_for(settings, "app", "env")  # refuses an unknown placeholder
+    if "{app}" not in settings.path_template or "{env}" not in settings.path_template:
+        raise InputError(f"--path-template {settings.path_template!r} must name both {{app}} and {{env}}")
+    return StatusOptions(
+        location=location(args, env), apps=apps, envs=envs, order=order, path_template=settings.path_template
+    )
+
+
+def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
+    from autodeploy import deployment, flux
+
+    if not args.app and not args.all:
+        raise InputError("give --app APP (repeatable) or --all")
+    source, target = validate.path_part("env", args.source_env), validate.path_part("env", args.target_env)
+    if source == target:
+        raise InputError(f"--from and --to are both {source}: promote from one environment to another")
+    apps = tuple(dict.fromkeys(validate.path_part("app", app) for app in args.app))
+    flux.context_globs(args.flux_context, app="app", env="env")  # refuses an unknown placeholder now
+    if args.registry_check and not args.image:
+        raise InputError(
+            "--registry-check needs --image (with {app} for several apps): the images to ask about"
+        )
+    if args.image:
+        from autodeploy.promotion import image_for
+
+        image_for(args.image, "app")
+    deployment.check_template(args.deployment_environment, "--deployment-environment")
+    return PromoteOptions(
+        location=location(args, env),
+        source_env=source,
+        target_env=target,
+        apps=apps,
+        every=args.all,
+        allow_downgrade=args.allow_downgrade,
+        source_dir=args.source_dir,
+        require_healthy=args.require_healthy,
+        flux_contexts=tuple(args.flux_context),
+        deployment_environment=args.deployment_environment,
+        registry_check=args.registry_check,
+        image=args.image,
+        run_url=env.run_url,
+        write=write(args, env, dry_run=args.dry_run),
     )
 
 

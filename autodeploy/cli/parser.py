@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "history": "list the deploys of an app and env, newest first",
     "wait": "wait for a deploy's pull request to merge and for Flux to roll it out, or for Flux's "
     "verdict on a merged GitOps commit (--gitops-commit)",
+    "status": "show what runs where: every app's image in every environment, from the base branch",
+    "promote": "copy what one environment runs (tag, digest, commit) into another, gated on its health",
 }
 MERGE_METHODS = ("merge", "squash", "rebase")
 DEFAULT_AUTO_MERGE_ENVS = ("development",)
@@ -155,6 +157,83 @@ def _resolve(parser: argparse.ArgumentParser) -> None:
     _registry(parser, commit_from_image=False)
 
 
+def _status(parser: argparse.ArgumentParser) -> None:
+    _location(parser, several=True, reads=True)
+    parser.add_argument(
+        "--env-order",
+        metavar="ENV,ENV,...",
+        help="the order environments are promoted in, for the columns and the marks "
+        "(default: development,staging,production; --env sets it too)",
+    )
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON entry per app and environment")
+    out.add_argument("--markdown", action="store_true", help="print the matrix as a Markdown table")
+    _github(parser)
+
+
+def _promote(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_argument_group("where and what")
+    where.add_argument(
+        "--gitops-dir", metavar="DIR", help="edit a local checkout (or any directory) in place"
+    )
+    which = where.add_mutually_exclusive_group()
+    which.add_argument("--app", action="append", default=[], help="the app to promote; repeatable")
+    which.add_argument(
+        "--all", action="store_true", help="every app whose two environments run different builds"
+    )
+    where.add_argument(
+        "--from", dest="source_env", required=True, metavar="ENV", help="the source environment"
+    )
+    where.add_argument("--to", dest="target_env", required=True, metavar="ENV", help="the target environment")
+    _path_template(where)
+    gate = parser.add_argument_group("health gate and downgrade guard")
+    gate.add_argument(
+        "--no-require-healthy",
+        dest="require_healthy",
+        action="store_false",
+        help="promote without checking that the source version succeeded (its GitHub Deployment, "
+        "or Flux's commit statuses)",
+    )
+    gate.add_argument(
+        "--flux-context",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="a commit status context of Flux that decides the source environment, with {app} and "
+        "{env}; repeatable (default: kustomization/*{env}*)",
+    )
+    gate.add_argument(
+        "--deployment-environment",
+        default="{env}",
+        metavar="TEMPLATE",
+        help="the GitHub Deployment environment of an app's environment, {app} and {env} "
+        "(default: %(default)s)",
+    )
+    gate.add_argument(
+        "--allow-downgrade",
+        action="store_true",
+        help="promote even when the target runs an image built from a newer commit",
+    )
+    gate.add_argument(
+        "--source-dir",
+        metavar="DIR",
+        help="a clone of the source repository to compare commits in (default: the current directory "
+        "when it is one; with --gitops-repo, GitHub's compare API otherwise)",
+    )
+    check = parser.add_argument_group("registry check (no registry is needed otherwise)")
+    check.add_argument(
+        "--registry-check",
+        action="store_true",
+        help="ask the registry whether it still holds each digest (needs --image)",
+    )
+    check.add_argument(
+        "--image",
+        metavar="REG/ORG/{app}",
+        help="the image of each app, with {app}, for --registry-check",
+    )
+    _write(parser, dry_run=True, promote=True)
+
+
 def _wait(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what to wait for (one of)")
     choice = what.add_mutually_exclusive_group(required=True)
@@ -222,14 +301,20 @@ _ADDERS = {
     "resolve": _resolve,
     "rollback": _rollback,
     "history": _history,
+    "status": _status,
+    "promote": _promote,
     "wait": _wait,
 }
 
 
-def _location(parser: argparse.ArgumentParser, *, several: bool) -> None:
+def _location(parser: argparse.ArgumentParser, *, several: bool, reads: bool = False) -> None:
     where = parser.add_argument_group("where")
     where.add_argument(
-        "--gitops-dir", metavar="DIR", help="edit a local checkout (or any directory) in place"
+        "--gitops-dir",
+        metavar="DIR",
+        help="read a local checkout (or any directory); a checkout's git log dates each version"
+        if reads
+        else "edit a local checkout (or any directory) in place",
     )
     repeat = "; repeatable" if several else ""
     for flag, what in (
@@ -242,14 +327,20 @@ def _location(parser: argparse.ArgumentParser, *, several: bool) -> None:
             default=[] if several else None,
             help=f"{what}{repeat}",
         )
-    where.add_argument(
+    _path_template(where)
+
+
+def _path_template(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--path-template",
         default=plan.DEFAULT_PATH_TEMPLATE,
         help="where an environment's image file lives (default: %(default)s)",
     )
 
 
-def _write(parser: argparse.ArgumentParser, *, dry_run: bool, rollback: bool = False) -> None:
+def _write(
+    parser: argparse.ArgumentParser, *, dry_run: bool, rollback: bool = False, promote: bool = False
+) -> None:
     """What every command that writes a deploy shares: naming, output, registry and GitHub flags."""
     how = parser.add_argument_group("branch, commit and pull request")
     how.add_argument(
@@ -279,7 +370,7 @@ def _write(parser: argparse.ArgumentParser, *, dry_run: bool, rollback: bool = F
     )
     how.add_argument(
         "--message",
-        default=plan.DEFAULT_MESSAGE_TEMPLATE,
+        default=plan.PROMOTE_MESSAGE_TEMPLATE if promote else plan.DEFAULT_MESSAGE_TEMPLATE,
         help="commit message template ({app}, {env}, {old_tag}, {new_tag}; default: %(default)s)",
     )
     how.add_argument(
@@ -291,7 +382,7 @@ def _write(parser: argparse.ArgumentParser, *, dry_run: bool, rollback: bool = F
             "--dry-run", action="store_true", help="print the exact diff and the writes it would make"
         )
     out.add_argument("--json", action="store_true", help="print the outcome as JSON on standard output")
-    _registry(parser, commit_from_image=True)
+    _registry(parser, commit_from_image=not promote)
     _github(parser, pull_requests=True)
 
 

@@ -37,6 +37,7 @@ class Row:
     old_commit: str | None = None
     reason: str | None = None  # why, for a rollback
     source_repo: str | None = None  # the block's GITHUB_REPOSITORY comment, for deriving the file
+    promoted_from: str | None = None  # a promotion: "staging, where it has run since ..."
 
     @property
     def is_noop(self) -> bool:
@@ -119,6 +120,13 @@ def render(state: State, *, shown: int | None = None, hidden: bool = True, origi
                 "",
                 f"**Rollback** of `{row.app}` in `{row.env}` from {_version(row.old_tag, row.old_digest)} to "
                 f"{_version(row.new_tag, row.digest)}: {_one_line(row.reason)}",
+            ]
+    for row in visible:
+        if row.promoted_from:
+            lines += [
+                "",
+                f"**Promotion** of `{row.app}` to `{row.env}`: {_version(row.new_tag, row.digest)} from "
+                f"{_one_line(row.promoted_from)}",
             ]
     written = f"Last written by {_one_line(origin)}. " if origin else ""
     lines += [

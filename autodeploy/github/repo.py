@@ -521,4 +521,5 @@ def _row(change: Change, request: DeployRequest) -> Row:
         old_commit=old.commit if old else None,
         reason=request.rollback_summary,
         source_repo=change.new.source_repo,
+        promoted_from=change.target.promoted_from,
     )

@@ -15,21 +15,12 @@ from dataclasses import replace
 
 from autodeploy.github.models import Comparison
 from autodeploy.github.prbody import Row
+from autodeploy.plan import path_pattern
+
+__all__ = ["path_pattern", "rows_from_comparison", "sides"]
 
 _KEY_RE = re.compile(r"^\s*(tag|digest|GITHUB_COMMIT_HASH|GITHUB_REPO_URL)\s*:\s*(.*?)\s*$")
 _FIELDS = {"tag": "tag", "digest": "digest", "GITHUB_COMMIT_HASH": "commit", "GITHUB_REPO_URL": "repo_url"}
-
-
-def path_pattern(path_template: str) -> re.Pattern[str]:
-    """A regex matching the paths `path_template` renders, capturing app and env."""
-    out, pos = [], 0
-    for match in re.finditer(r"\{(app|env)\}", path_template):
-        out.append(re.escape(path_template[pos : match.start()]))
-        name = match.group(1)
-        out.append(f"(?P<{name}>[^/].*?)" if name == "app" else f"(?P<{name}>[^/]+)")
-        pos = match.end()
-    out.append(re.escape(path_template[pos:]))
-    return re.compile("".join(out))
 
 
 def rows_from_comparison(
@@ -61,8 +52,8 @@ def rows_from_comparison(
             old_digest=old.get("digest"),
             old_commit=old.get("commit"),
         )
-        if before is not None and before.reason and before.commit == row.commit:
-            row = replace(row, reason=before.reason)
+        if before is not None and (before.reason or before.promoted_from) and before.commit == row.commit:
+            row = replace(row, reason=before.reason, promoted_from=before.promoted_from)
         rows.append(row)
     return tuple(rows)
 

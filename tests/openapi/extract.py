@@ -32,6 +32,7 @@ OPERATIONS = {
     "/repos/{owner}/{repo}/git/commits": ["post"],
     "/repos/{owner}/{repo}/git/commits/{commit_sha}": ["get"],
     "/repos/{owner}/{repo}/git/trees": ["post"],
+    "/repos/{owner}/{repo}/git/trees/{tree_sha}": ["get"],
     "/repos/{owner}/{repo}/compare/{basehead}": ["get"],
     "/repos/{owner}/{repo}/merges": ["post"],
     "/repos/{owner}/{repo}/pulls": ["get", "post"],
