@@ -131,9 +131,12 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
 
 
 def promote(options: PromoteOptions) -> Promoted:
-    adapters = _writing(options)
+    adapters = _writing(options, options.wait)
     try:
-        return pipeline.promote(options, adapters)
+        promoted = pipeline.promote(options, adapters)
+        if options.wait is None or promoted.outcome is None:
+            return promoted
+        return replace(promoted, outcome=pipeline.wait_after(promoted.outcome, options.wait, adapters))
     finally:
         adapters.close()
 

@@ -192,3 +192,4 @@ class PromoteOptions:
     run_url: str | None = None  # the workflow run, for the pull request
     write: WriteOptions = field(default_factory=WriteOptions)
     deadline: float = DEFAULT_DEADLINE  # --deadline
+    wait: WaitOptions | None = None  # --wait: for the target environment's rollout

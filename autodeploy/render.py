@@ -262,7 +262,7 @@ def _cell_json(cell: Cell) -> dict[str, Any]:
         "digest": block.digest if block else None,
         "commit": block.commit if block else None,
         "source_repo": block.source_repo if block else None,
-        "reached_at": cell.arrival.date if cell.arrival else None,
+        "reached-at": cell.arrival.date if cell.arrival else None,
         "gitops_commit": cell.arrival.commit if cell.arrival else None,
         "pending": [
             {
@@ -380,6 +380,7 @@ def promoted_json(promoted: Promoted, options: PromoteOptions) -> dict[str, Any]
         if outcome is not None
         else {"changed": False, "dry_run": options.write.dry_run, "branch": None, "commit": None}
         | {"pr_number": None, "pr_url": None, "targets": [], "skipped": [], "diff": None}
+        | wait_json(None)
     )
     changes = {c.target.app: c for c in outcome.plan.changes} if outcome is not None else {}
     promotions = []

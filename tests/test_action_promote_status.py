@@ -150,3 +150,35 @@ def test_the_promote_action_in_a_checkout_and_its_bad_inputs(workspace: Workspac
     code, log, outputs, _ = run(workspace, "promote", **given, require_healthy="false")
     block = read_block((workspace.gitops / "my-api" / "production" / "image.yaml").read_text())
     assert code == 0 and block is not None and block.tag == "1.4.0"
+
+
+def test_the_promote_action_waits_for_the_target_environment(github: FakeGitHub, workspace: Workspace) -> None:
+    """`wait: true`: the rollout outputs and the timeline, as the root action's; flux-context is
+    the gate's and the wait's at once, so it needs no `wait` of its own."""
+    from test_wait_cli import merge_on_first_poll
+
+    world = World(github)
+    github.add_token(TOKEN, {**WRITE_ALL, "statuses": "read"})
+    staged(world, "api", "1.1.0", 2)
+    given = {
+        "gitops_repo": "team/gitops",
+        "token": TOKEN,
+        "from": "staging",
+        "to": "production",
+        "app": "api",
+        "require_healthy": "false",
+        "flux_context": "kustomization/*{env}*",
+    }
+    code, log, outputs, _ = run(workspace, "promote", **{**given, "wait_timeout": "60"})
+    assert code == 2 and "input wait-timeout applies to the wait: set `wait: true`" in log
+    assert world.gitops.open_pull("prod-release") is None
+
+    merge_on_first_poll(world)
+    github.flux_reconciles(world.gitops, "apps-production", pull=2, after=1, state="failure",
+                           description="health check failed")  # fmt: skip
+    code, log, outputs, summary = run(workspace, "promote", **{**given, "wait": "true"})
+    assert code == 1, log
+    assert (outputs["rollout"], outputs["flux-status"]) == ("failure", "health check failed")
+    assert outputs["merged-at"] and outputs["promoted"] == "api"
+    assert "running: autodeploy promote" in log and " --wait" in log
+    assert "merged" in summary and "promote staging → production" in summary

@@ -226,3 +226,35 @@ def test_all_and_the_downgrade_guard_in_a_plain_directory(
     found = promote(capsys, *local, "--no-require-healthy", "--allow-downgrade")
     assert found["changed"] is True and [p["app"] for p in found["promotions"]] == ["my-api"]
     assert read_block((gitops / "my-api" / "production" / "image.yaml").read_text()).tag == "1.4.0"  # type: ignore[union-attr]
+
+
+def test_promote_wait_follows_the_target_environment_until_flux_reconciled(
+    github: FakeGitHub, env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--wait after a promotion, as after a deploy: the pull request merges, then the production
+    Kustomization's status decides; --flux-context is the gate's and the wait's at once."""
+    from github_fake import TOKEN, WRITE_ALL
+    from github_fake_statuses import STATUS_READ
+    from test_wait_cli import merge_on_first_poll
+
+    world = World(github)
+    github.add_token(TOKEN, {**WRITE_ALL, **STATUS_READ})
+    staged(world, "api", "1.1.0", 2)
+    merge_on_first_poll(world)
+    github.flux_reconciles(world.gitops, "apps-staging", pull=2, after=1)  # another env: never decides
+    github.flux_reconciles(world.gitops, "apps-production", pull=2, after=2)
+    found = promote(capsys, *UNGATED, "--app", "api", "--wait", "--flux-context", "kustomization/*{env}*")
+    assert (found["rollout"], found["flux-status"]) == ("success", "reconciliation succeeded")
+    assert found["pr_number"] == 2 and world.gitops.pulls[2].merged
+    assert found["promotions"][0]["tag"] == "1.1.0"
+
+
+def test_promote_wait_flags_need_wait(github: FakeGitHub, env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    World(github)
+    assert cli.main([*UNGATED, "--app", "api", "--wait-timeout", "60"]) == 2
+    assert "--wait-timeout applies to the wait: add --wait" in capsys.readouterr().err
+    assert cli.main([*UNGATED, "--app", "api", "--environment-url", "https://x"]) == 2
+    assert "--environment-url applies to --deployment only" in capsys.readouterr().err
+    code = cli.main(["promote", "--help"])
+    out = capsys.readouterr().out
+    assert code == 0 and "--wait " in out and "--on-timeout" in out and out.count("--flux-context GLOB") == 2

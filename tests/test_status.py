@@ -61,14 +61,14 @@ def test_the_matrix_through_the_api_in_three_requests(
         "digest": digest("1.1.0"),
         "commit": world.commits[2],
         "source_repo": SOURCE,
-        "reached_at": staging["reached_at"],
+        "reached-at": staging["reached-at"],
         "gitops_commit": world.gitops.refs["main"],
         "pending": [],
         "differs": True,
         "newer_than": ["development"],
         "problem": None,
     }
-    assert staging["reached_at"] and staging["reached_at"] > entry(found, "api", "development")["reached_at"]
+    assert staging["reached-at"] and staging["reached-at"] > entry(found, "api", "development")["reached-at"]
     production = entry(found, "api", "production")
     assert production["tag"] == "1.0.0" and production["differs"] and production["newer_than"] == []
     assert production["pending"] == [
@@ -187,7 +187,7 @@ def test_a_checkout_in_one_git_process(
         (gitops / "my-api" / "production" / "image.yaml").read_text() + "# edited\n"
     )
     edited = status(capsys, "status", "--gitops-dir", str(gitops))
-    assert entry(edited, "my-api", "production")["reached_at"] is None  # not committed yet
+    assert entry(edited, "my-api", "production")["reached-at"] is None  # not committed yet
 
 
 def test_a_plain_directory_has_no_dates(
@@ -195,7 +195,7 @@ def test_a_plain_directory_has_no_dates(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     found = status(capsys, "status", "--gitops-dir", str(gitops), "--env", "production", "--env", "staging")
-    assert [(e["env"], e["tag"], e["reached_at"]) for e in found["entries"]] == [
+    assert [(e["env"], e["tag"], e["reached-at"]) for e in found["entries"]] == [
         ("production", "1.3.0", None),
         ("staging", "main-1f0c2d9", None),
     ]

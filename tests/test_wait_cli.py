@@ -227,3 +227,10 @@ def test_a_secondary_rate_limit_while_polling_is_waited_out_as_retry_after_says(
     watch = waiting_run.watch(sleep=slept.append)
     waited = waiting_run.wait_after(outcome, watch=watch)
     assert waited.result.value == "success" and slept == [7.0]
+
+
+def test_deployment_flags_without_wait_are_refused(world: World, capsys: Any) -> None:
+    argv = deploy_args(world, "api", "staging", "2.0.0", 2, "--environment-url", "https://{env}.example.com")
+    code, _, err = run(capsys, argv)
+    assert code == 2 and "--environment-url applies to --deployment only" in err
+    assert world.gitops.open_pull("staging-release") is None

@@ -148,7 +148,12 @@ def _promote_or_status(env: Environment, action: str) -> int:
         outputs.write_outputs(env.output_path, outputs.Outputs.of(promoted.outcome))
     else:
         outputs.write_outputs(env.output_path, promote_inputs.nothing_written())
+    waited = promoted.outcome.waited if promoted.outcome is not None else None
+    outputs.write_outputs(env.output_path, outputs.WaitOutputs.of(waited))
     outputs.write_outputs(env.output_path, promote_inputs.PromotedOutputs.of(promoted))
     if summary:
-        outputs.write_summary(env.summary_path, promote_inputs.promote_summary(promoted, promote))
-    return 0
+        text = promote_inputs.promote_summary(promoted, promote)
+        if waited is not None:
+            text += "\n" + outputs.wait_summary(waited)
+        outputs.write_summary(env.summary_path, text)
+    return render.wait_exit(waited)

@@ -193,7 +193,7 @@ def options(
             allow_downgrade=_bool("allow-downgrade", inputs["allow-downgrade"]),
             write=write,
             deadline=_deadline(inputs["deadline"]),
-            wait=_wait(inputs, env, location),
+            wait=wait_options(inputs, env, location),
         )
     if len(apps) > 1 or len(envs) > 1:
         raise InputError("mode: rollback takes one app and one env")
@@ -221,23 +221,28 @@ def options(
         commit_from_image=_bool("commit-from-image", inputs["commit-from-image"]),
         write=write,
         deadline=_deadline(inputs["deadline"]),
-        wait=_wait(inputs, env, location),
+        wait=wait_options(inputs, env, location),
     )
 
 
-def _wait(
-    inputs: Mapping[str, str], env: Environment, location: Location, *, always: bool = False
+def wait_options(
+    inputs: Mapping[str, str],
+    env: Environment,
+    location: Location,
+    *,
+    always: bool = False,
+    shared: tuple[str, ...] = (),
 ) -> WaitOptions | None:
     """`wait: true` and the inputs that shape it (deployment's too); None without it (then none of
-    them may be set)."""
+    them may be set, but for the `shared` ones the action also uses itself, as promote's gate does)."""
     names = ("flux-context", "wait-timeout", "on-timeout")
     if not always and not _bool("wait", inputs["wait"]):
-        given = [n for n in names if inputs[n] != INPUTS[n]]
+        given = [n for n in names if n not in shared and inputs[n] != INPUTS[n]]
         if _bool("deployment", inputs.get("deployment", "false")):
             given.append("deployment")
         if given:
             raise InputError(f"input {given[0]} applies to the wait: set `wait: true`")
-        deployment_options(inputs, env, location.github)  # refuses its other inputs, on their own
+        deployment_options(inputs, env, location.github, shared=shared)  # refuses its other inputs
         return None
     if location.github is None:
         raise InputError("input wait needs gitops-repo: Flux's statuses are read from GitHub")
@@ -252,7 +257,9 @@ def _wait(
         on_timeout=inputs["on-timeout"] or "fail",
         names=("input flux-context", "input wait-timeout"),
     )
-    return dataclasses.replace(made, deployment=deployment_options(inputs, env, location.github))
+    return dataclasses.replace(
+        made, deployment=deployment_options(inputs, env, location.github, shared=shared)
+    )
 
 
 def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOptions:
@@ -265,7 +272,7 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
     if number and (not number.isdigit() or int(number) < 1):
         raise InputError(f"input pull-request must be a pull request number, not {number!r}")
     location = _location(inputs, env)
-    wait = _wait(inputs, env, location, always=True)
+    wait = wait_options(inputs, env, location, always=True)
     assert wait is not None
     apps, envs = _list(inputs["app"]), [e for e in _list(inputs["env"]) if e != "auto"]
     if len(apps) > 1 or len(envs) > 1:
@@ -324,7 +331,7 @@ def _secrets(inputs: Mapping[str, str], env: Environment) -> credentials.Secrets
 
 
 def deployment_options(
-    inputs: Mapping[str, str], env: Environment, github: GitHubOptions | None
+    inputs: Mapping[str, str], env: Environment, github: GitHubOptions | None, *, shared: tuple[str, ...] = ()
 ) -> DeploymentOptions | None:
     """The GitHub Deployments the DEPLOYMENT_INPUTS ask for; None unless `deployment: true`."""
     values = {name: inputs.get(name, default) for name, default in DEPLOYMENT_INPUTS.items()}
@@ -332,7 +339,7 @@ def deployment_options(
         if name not in DEPLOYMENT_SECRETS:
             validate.plain(f"input {name}", value.replace("\n", " "))
     if not _bool("deployment", values["deployment"]):
-        given = [name for name in DEPLOYMENT_INPUTS if name != "deployment" and values[name]]
+        given = [n for n in DEPLOYMENT_INPUTS if n != "deployment" and n not in shared and values[n]]
         if given:
             raise InputError(f"input {given[0]} applies to deployment: true only")
         return None

@@ -60,8 +60,14 @@ PROMOTE_INPUTS: Mapping[str, str] = {
     "commit-message": "",
     "draft": "false",
     "dry-run": "false",
+    "wait": "false",
+    "wait-timeout": "",
+    "on-timeout": "fail",
+    **{k: v for k, v in common.DEPLOYMENT_INPUTS.items() if k != "deployment-environment"},
 }
-BOOLEANS = ("all", "require-healthy", "allow-downgrade", "registry-check", "draft", "dry-run", "summary")
+BOOLEANS = (
+    "all", "require-healthy", "allow-downgrade", "registry-check", "draft", "dry-run", "summary", "wait",
+)  # fmt: skip
 
 
 def read(environ: Mapping[str, str], action: str) -> dict[str, str]:
@@ -114,8 +120,9 @@ def promote_options(values: Mapping[str, str], env: Environment) -> PromoteOptio
     write = common.write_options(
         {**values, "commit-message": values["commit-message"] or PROMOTE_MESSAGE_TEMPLATE}, env
     )
+    where = common.location(values, env)
     return PromoteOptions(
-        location=common.location(values, env),
+        location=where,
         source_env=source,
         target_env=target,
         apps=apps,
@@ -129,6 +136,7 @@ def promote_options(values: Mapping[str, str], env: Environment) -> PromoteOptio
         run_url=env.run_url,
         write=write,
         deadline=common.deadline(values["deadline"]),
+        wait=common.wait_options(values, env, where, shared=("flux-context", "deployment-environment")),
     )
 
 

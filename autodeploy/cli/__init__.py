@@ -79,7 +79,9 @@ def run(argv: Sequence[str], env: Environment) -> int:
         else:
             report.out(render.status_table(grid))
     elif isinstance(options, PromoteOptions):
-        render.show_promoted(commands.promote(options), options, json_output=args.json)
+        promoted = commands.promote(options)
+        render.show_promoted(promoted, options, json_output=args.json)
+        return render.wait_exit(promoted.outcome.waited if promoted.outcome else None)
     else:
         resolved = commands.resolve(options)
         if args.json:

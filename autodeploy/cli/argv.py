@@ -89,11 +89,14 @@ def _wait_command(options: WaitCommandOptions) -> list[str]:
     return args + _wait(options.wait, switch=False)
 
 
-def _wait(wait: WaitOptions | None, *, switch: bool) -> list[str]:
+def _wait(wait: WaitOptions | None, *, switch: bool, gate: bool = False) -> list[str]:
+    """The wait's flags; with `gate` (promote) --flux-context and --deployment-environment are the
+    command's own, given once."""
     if wait is None:
         return []
     args = ["--wait"] if switch else []
-    args += [arg for glob in wait.flux_contexts for arg in ("--flux-context", glob)]
+    if not gate:
+        args += [arg for glob in wait.flux_contexts for arg in ("--flux-context", glob)]
     if wait.timeout != DEFAULT_WAIT_TIMEOUT:
         args += ["--wait-timeout", f"{wait.timeout:g}"]
     if wait.on_timeout != "fail":
@@ -104,7 +107,7 @@ def _wait(wait: WaitOptions | None, *, switch: bool) -> list[str]:
     from autodeploy.deployment import DEFAULT_ENVIRONMENT_TEMPLATE, DEFAULT_PRODUCTION
 
     args.append("--deployment")
-    if deployment.environment_template != DEFAULT_ENVIRONMENT_TEMPLATE:
+    if deployment.environment_template != DEFAULT_ENVIRONMENT_TEMPLATE and not gate:
         args += ["--deployment-environment", deployment.environment_template]
     if deployment.production != DEFAULT_PRODUCTION:
         args += [arg for glob in deployment.production for arg in ("--production-environment", glob)]
@@ -138,7 +141,7 @@ def _promote(options: PromoteOptions) -> list[str]:
     if options.write.settings.message_template == plan.PROMOTE_MESSAGE_TEMPLATE:
         at = written.index("--message")
         del written[at : at + 2]
-    return args + written
+    return args + written + _wait(options.wait, switch=True, gate=True)
 
 
 def _location(location: Location) -> list[str]:

@@ -179,9 +179,11 @@ def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
         from autodeploy.promotion import image_for
 
         image_for(args.image, "app")
-    deployment.check_template(args.deployment_environment, "--deployment-environment")
+    template = args.deployment_environment or deployment.DEFAULT_ENVIRONMENT_TEMPLATE
+    deployment.check_template(template, "--deployment-environment")
+    where = location(args, env)
     return PromoteOptions(
-        location=location(args, env),
+        location=where,
         source_env=source,
         target_env=target,
         apps=apps,
@@ -190,17 +192,20 @@ def promote(args: argparse.Namespace, env: Environment) -> PromoteOptions:
         source_dir=args.source_dir,
         require_healthy=args.require_healthy,
         flux_contexts=tuple(args.flux_context),
-        deployment_environment=args.deployment_environment,
+        deployment_environment=template,
         registry_check=args.registry_check,
         image=args.image,
         run_url=env.run_url,
         write=write(args, env, dry_run=args.dry_run),
+        wait=wait_options(args, env, where, shared=("--flux-context", "--deployment-environment")),
     )
 
 
-def wait_options(args: argparse.Namespace, env: Environment, where: Location) -> WaitOptions | None:
+def wait_options(
+    args: argparse.Namespace, env: Environment, where: Location, *, shared: tuple[str, ...] = ()
+) -> WaitOptions | None:
     """--wait and its flags (--deployment's too); None without --wait (and then none of them may be
-    given)."""
+    given, but for the `shared` ones the command also uses itself, as promote's gate does)."""
     switched = getattr(args, "wait", True)  # `autodeploy wait` has no --wait: it always waits
     if not switched:
         given = [
@@ -211,10 +216,11 @@ def wait_options(args: argparse.Namespace, env: Environment, where: Location) ->
                 ("--on-timeout", args.on_timeout, "fail"),
                 ("--deployment", args.deployment, False),
             )
-            if value != default
+            if value != default and flag not in shared
         ]
         if given:
             raise InputError(f"{given[0]} applies to the wait: add --wait")
+        deployment(args, env, where.github, shared=shared)  # refuses its other flags, on their own
         return None
     made = validate.wait_options(
         contexts=args.flux_context,
@@ -222,7 +228,7 @@ def wait_options(args: argparse.Namespace, env: Environment, where: Location) ->
         on_timeout=args.on_timeout,
         names=("--flux-context", "--wait-timeout"),
     )
-    return dataclasses.replace(made, deployment=deployment(args, env, where.github))
+    return dataclasses.replace(made, deployment=deployment(args, env, where.github, shared=shared))
 
 
 def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptions:
@@ -299,7 +305,7 @@ def github(args: argparse.Namespace, env: Environment, repo: str) -> GitHubOptio
 
 
 def deployment(
-    args: argparse.Namespace, env: Environment, github: GitHubOptions | None
+    args: argparse.Namespace, env: Environment, github: GitHubOptions | None, *, shared: tuple[str, ...] = ()
 ) -> DeploymentOptions | None:
     """The GitHub Deployments parser.deployment_flags asks for; None without --deployment."""
     from autodeploy.github import credentials
@@ -312,7 +318,7 @@ def deployment(
                 ("--production-environment", args.production_environment),
                 ("--environment-url", args.environment_url),
             )
-            if value
+            if value and flag not in shared
         ]
         if given:
             raise InputError(f"{given[0]} applies to --deployment only")

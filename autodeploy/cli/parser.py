@@ -49,12 +49,13 @@ def build_parser(command: str | None) -> Parser:
         "generated block of <app>/<env>/image.yaml, open or update a pull request.",
         epilog="Exit codes: 0 deployed or nothing to do, 1 the deploy failed, 2 bad input, "
         "3 unexpected error (rerun with --debug), 130 interrupted.",
+        allow_abbrev=False,  # `--env` must never be taken for `--environment-url`
     )
     parser.add_argument("--version", action="version", version=f"autodeploy {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback for unexpected errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, summary in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=summary, description=summary)
+        command_parser = sub.add_parser(name, help=summary, description=summary, allow_abbrev=False)
         if name == command:
             _ADDERS[name](command_parser)
             _deadline(command_parser)
@@ -195,21 +196,6 @@ def _promote(parser: argparse.ArgumentParser) -> None:
         "or Flux's commit statuses)",
     )
     gate.add_argument(
-        "--flux-context",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="a commit status context of Flux that decides the source environment, with {app} and "
-        "{env}; repeatable (default: kustomization/*{env}*)",
-    )
-    gate.add_argument(
-        "--deployment-environment",
-        default="{env}",
-        metavar="TEMPLATE",
-        help="the GitHub Deployment environment of an app's environment, {app} and {env} "
-        "(default: %(default)s)",
-    )
-    gate.add_argument(
         "--allow-downgrade",
         action="store_true",
         help="promote even when the target runs an image built from a newer commit",
@@ -232,6 +218,7 @@ def _promote(parser: argparse.ArgumentParser) -> None:
         help="the image of each app, with {app}, for --registry-check",
     )
     _write(parser, dry_run=True, promote=True)
+    _wait_flags(parser, with_switch=True, gate=True)
 
 
 def _wait(parser: argparse.ArgumentParser) -> None:
@@ -261,7 +248,9 @@ def _wait(parser: argparse.ArgumentParser) -> None:
     _github(parser)
 
 
-def _wait_flags(parser: argparse.ArgumentParser, *, with_switch: bool) -> None:
+def _wait_flags(parser: argparse.ArgumentParser, *, with_switch: bool, gate: bool = False) -> None:
+    """The wait's flags; with `gate` (promote) --flux-context and --deployment-environment also say
+    how the health gate judges the source environment."""
     group = parser.add_argument_group(
         "waiting for Flux (with --gitops-repo; Flux's notification-controller posts commit statuses)"
     )
@@ -277,7 +266,8 @@ def _wait_flags(parser: argparse.ArgumentParser, *, with_switch: bool) -> None:
         default=[],
         metavar="GLOB",
         help="the commit status contexts that decide, with {app} and {env}; repeatable "
-        f"(default: {flux.DEFAULT_CONTEXTS[0]})",
+        f"(default: {flux.DEFAULT_CONTEXTS[0]})"
+        + ("; the source environment's for the health gate, the target's for --wait" if gate else ""),
     )
     group.add_argument(
         "--wait-timeout",
@@ -292,7 +282,7 @@ def _wait_flags(parser: argparse.ArgumentParser, *, with_switch: bool) -> None:
         default="fail",
         help="when Flux says nothing by then: fail (exit 1, the default) or warn (exit 0)",
     )
-    deployment_flags(parser)
+    deployment_flags(parser, gate=gate)
 
 
 _ADDERS = {
@@ -506,7 +496,7 @@ def _github(parser: argparse.ArgumentParser, *, pull_requests: bool = False) -> 
     )
 
 
-def deployment_flags(parser: argparse.ArgumentParser) -> None:
+def deployment_flags(parser: argparse.ArgumentParser, *, gate: bool = False) -> None:
     """GitHub Deployments in the application repository, for the commands that wait to attach."""
     group = parser.add_argument_group(
         "GitHub Deployments (in the application repository, written with $AUTODEPLOY_DEPLOYMENT_TOKEN, "
@@ -521,7 +511,8 @@ def deployment_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--deployment-environment",
         metavar="TEMPLATE",
-        help="the deployment's environment name, from {app} and {env} (default: {env}; e.g. {app}-{env})",
+        help="the deployment's environment name, from {app} and {env} (default: {env}; e.g. {app}-{env})"
+        + ("; also where the health gate looks for the source's deployment" if gate else ""),
     )
     group.add_argument(
         "--production-environment",
