@@ -117,6 +117,12 @@ MERGE_METHODS = ("merge", "squash", "rebase")
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0", ""}
 
 
+def shared_inputs(*names: str) -> dict[str, str]:
+    """The root action's inputs of these names, with its defaults, for a sub-action that declares
+    them too."""
+    return {name: INPUTS[name] for name in names}
+
+
 def read_inputs(environ: Mapping[str, str], declared: Mapping[str, str] = INPUTS) -> dict[str, str]:
     """Every declared input, as the runner passes it (`INPUT_GITOPS-REPO`) or with underscores
     (`INPUT_GITOPS_REPO`, handier with `docker run -e`); missing ones take action.yml's default.
