@@ -31,6 +31,12 @@ _LOCATION = {
     "deadline": "",
     "summary": "true",
 }
+# The root action's inputs promote takes as they are.
+_SHARED = (
+    "registry-username", "registry-password", "registry-host", "branch", "protected-branches",
+    "labels", "reviewers", "assignees", "team-reviewers", "auto-merge", "merge-method", "body",
+    "title", "commit-message", "draft", "dry-run", "wait", "wait-timeout", "on-timeout",
+)  # fmt: skip
 STATUS_INPUTS: Mapping[str, str] = {"app": "", "env": "", "env-order": "", **_LOCATION}
 PROMOTE_INPUTS: Mapping[str, str] = {
     "from": "",
@@ -44,11 +50,7 @@ PROMOTE_INPUTS: Mapping[str, str] = {
     "allow-downgrade": "false",
     "registry-check": "false",
     "image": "",
-    **common.shared_inputs(
-        "registry-username", "registry-password", "registry-host", "branch", "protected-branches",
-        "labels", "reviewers", "assignees", "team-reviewers", "auto-merge", "merge-method", "body",
-        "title", "commit-message", "draft", "dry-run", "wait", "wait-timeout", "on-timeout",
-    ),  # fmt: skip
+    **common.shared_inputs(*_SHARED),
     **{k: v for k, v in common.DEPLOYMENT_INPUTS.items() if k != "deployment-environment"},
 }
 BOOLEANS = (
