@@ -24,6 +24,13 @@ from autodeploy.action import promote_inputs
 from autodeploy.imagefile import read_block
 
 ROOT = Path(__file__).resolve().parent.parent
+PROMOTE_API = {
+    "gitops_repo": "team/gitops",
+    "token": TOKEN,
+    "from": "staging",
+    "to": "production",
+    "app": "api",
+}
 DECLARED = {"promote": promote_inputs.PROMOTE_INPUTS, "status": promote_inputs.STATUS_INPUTS}
 
 
@@ -101,13 +108,7 @@ def test_the_promote_action_through_the_api_with_the_gate(github: FakeGitHub, wo
     world = World(github)
     github.add_token(TOKEN, {**WRITE_ALL, "statuses": "read"})
     staged(world, "api", "1.1.0", 2)
-    given = {
-        "gitops_repo": "team/gitops",
-        "token": TOKEN,
-        "from": "staging",
-        "to": "production",
-        "app": "api",
-    }
+    given = dict(PROMOTE_API)
     code, log, outputs, _ = run(workspace, "promote", **given)
     assert code == 1
     assert "::error title=autodeploy::api/staging runs 1.1.0" in log and "set `require-healthy: false`" in log
@@ -152,7 +153,9 @@ def test_the_promote_action_in_a_checkout_and_its_bad_inputs(workspace: Workspac
     assert code == 0 and block is not None and block.tag == "1.4.0"
 
 
-def test_the_promote_action_waits_for_the_target_environment(github: FakeGitHub, workspace: Workspace) -> None:
+def test_the_promote_action_waits_for_the_target_environment(
+    github: FakeGitHub, workspace: Workspace
+) -> None:
     """`wait: true`: the rollout outputs and the timeline, as the root action's; flux-context is
     the gate's and the wait's at once, so it needs no `wait` of its own."""
     from test_wait_cli import merge_on_first_poll
@@ -160,15 +163,7 @@ def test_the_promote_action_waits_for_the_target_environment(github: FakeGitHub,
     world = World(github)
     github.add_token(TOKEN, {**WRITE_ALL, "statuses": "read"})
     staged(world, "api", "1.1.0", 2)
-    given = {
-        "gitops_repo": "team/gitops",
-        "token": TOKEN,
-        "from": "staging",
-        "to": "production",
-        "app": "api",
-        "require_healthy": "false",
-        "flux_context": "kustomization/*{env}*",
-    }
+    given = {**PROMOTE_API, "require_healthy": "false", "flux_context": "kustomization/*{env}*"}
     code, log, outputs, _ = run(workspace, "promote", **{**given, "wait_timeout": "60"})
     assert code == 2 and "input wait-timeout applies to the wait: set `wait: true`" in log
     assert world.gitops.open_pull("prod-release") is None
