@@ -16,7 +16,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from autodeploy.errors import AutodeployError
+
 MAX_IN_FLIGHT = 4
+# Each read is bounded by its client's deadline; this bounds the wait for them should one not be.
+ANSWER_WITHIN = 900.0
 T = TypeVar("T")
 
 
@@ -45,7 +49,13 @@ def overlapped(reads: Sequence[Callable[[], T]]) -> list[T]:
     answers: dict[int, T | None] = {0: first}
     errors: dict[int, BaseException] = {}
     while len(answers) + len(errors) < len(reads):
-        index, answer, error = ended.get()  # Ctrl-C interrupts the wait
+        try:
+            index, answer, error = ended.get(timeout=ANSWER_WITHIN)  # Ctrl-C interrupts the wait
+        except queue.Empty:
+            raise AutodeployError(
+                f"{len(reads) - len(answers) - len(errors)} overlapped reads gave no answer "
+                f"within {ANSWER_WITHIN:g} s"
+            ) from None
         if error is not None:
             errors[index] = error
         else:

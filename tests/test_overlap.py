@@ -50,3 +50,14 @@ def test_an_error_is_raised_after_the_reads_in_flight_end() -> None:
     with pytest.raises(ValueError, match="the third read failed"):
         overlapped([lambda n=n: read(n) for n in range(4)])
     assert 0 in done and 1 in done
+
+
+def test_a_read_that_never_answers_ends_the_wait_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autodeploy import overlap
+    from autodeploy.errors import AutodeployError
+
+    monkeypatch.setattr(overlap, "ANSWER_WITHIN", 0.05)
+    never = threading.Event()
+    with pytest.raises(AutodeployError, match="1 overlapped reads gave no answer within 0.05 s"):
+        overlap.overlapped([lambda: 1, lambda: never.wait(5) and 2])
+    never.set()
