@@ -76,7 +76,8 @@ def wait(options: WaitCommandOptions) -> WaitOutcome:
         matcher = path_matcher(options.path_template)
         pull_url = None
         if options.gitops_commit is not None:
-            base, head = watch.merged_parent(options.gitops_commit), options.gitops_commit
+            head = options.gitops_commit
+            base = options.since or watch.merged_parent(head)
         else:
             assert options.pull_request is not None
             pull, _ = watch.pull(options.pull_request)

@@ -141,6 +141,7 @@ class WaitCommandOptions:
     wait: WaitOptions
     pull_request: int | None = None  # --pr; or
     gitops_commit: str | None = None  # --gitops-commit: every deploy that commit brought
+    since: str | None = None  # --since: with --gitops-commit, what a push brought since its `before`
     app: str | None = None  # with --pr: the deploy's app and env (its image file, its digest)
     env: str | None = None
     path_template: str = "{app}/{env}/image.yaml"

@@ -62,6 +62,15 @@ def commit(value: str) -> str:
     return lowered
 
 
+def since(value: str, name: str) -> str | None:
+    """A push's `before` commit, 40 hex digits; None for the zeros GitHub sends when the push created
+    the branch (nothing before it to compare with)."""
+    lowered = value.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{40}", lowered):
+        raise InputError(f"{name} {value!r} is not a full commit sha (40 hex digits)")
+    return None if lowered == "0" * 40 else lowered
+
+
 def source_repo(value: str) -> str:
     owner, sep, name = value.partition("/")
     if not sep or not OWNER_RE.fullmatch(owner) or not REPO_NAME_RE.fullmatch(name) or name in {".", ".."}:

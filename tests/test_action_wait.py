@@ -91,6 +91,13 @@ def test_the_wait_action_reports_every_deploy_of_a_gitops_commit(world: World, w
     }
     assert "waiting for api/staging: 2.0.0" in run.err and "waiting for web/staging: 3.0.0" in run.err
     assert "running: autodeploy wait --gitops-repo team/gitops --base-branch main --gitops-commit " in run.err
+    # `since: ${{ github.event.before }}`, as docs/workflows/rollout.yml passes it
+    before = world.gitops.commits[sha].parents[0]
+    run = workspace.run(
+        "wait", gitops_repo=GITOPS, gitops_commit=sha, since=before, token=TOKEN, base_branch="main"
+    )
+    assert run.code == 0, run.err
+    assert f"--gitops-commit {sha} --since {before}" in run.err and "waiting for web/staging" in run.err
 
 
 def test_the_wait_action_refuses_inputs_it_cannot_use(world: World, workspace: Workspace) -> None:
@@ -98,6 +105,8 @@ def test_the_wait_action_refuses_inputs_it_cannot_use(world: World, workspace: W
     assert run.code == 2 and "give one of the inputs gitops-commit" in run.out
     run = workspace.run("wait", gitops_repo=GITOPS, token=TOKEN, gitops_commit="abc")
     assert run.code == 2 and "not a full commit sha" in run.out
+    run = workspace.run("wait", gitops_repo=GITOPS, token=TOKEN, gitops_commit="a" * 40, since="HEAD~1")
+    assert run.code == 2 and "input since 'HEAD~1' is not a full commit sha" in run.out
     run = workspace.run(**deploy_inputs(world, wait="false", wait_timeout="30"))
     assert run.code == 2 and "input wait-timeout applies to the wait: set `wait: true`" in run.out
 

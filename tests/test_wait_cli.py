@@ -234,3 +234,37 @@ def test_deployment_flags_without_wait_are_refused(world: World, capsys: Any) ->
     code, _, err = run(capsys, argv)
     assert code == 2 and "--environment-url applies to --deployment only" in err
     assert world.gitops.open_pull("staging-release") is None
+
+
+def test_since_reports_every_deploy_a_push_of_several_commits_brought(world: World, capsys: Any) -> None:
+    """A push of two direct commits: the first deploys api, the second web. `--since` the push's
+    `before` waits for both, and saves the first-parent lookup; all zeros (the push created the
+    branch) falls back to the commit's own deploys."""
+    before = world.gitops.refs["main"]
+    for app, tag in (("api", "2.0.0"), ("web", "3.0.0")):
+        path = f"{app}/staging/image.yaml"
+        text = world.text("main", path)
+        assert text is not None
+        head = world.gitops.write("main", {path: with_block(text, app, tag, world.commits[3])}, f"deploy {app}")
+    world.fake.flux_reconciles(world.gitops, "apps-staging", on=head, after=0)
+    argv = ["wait", "--gitops-repo", GITOPS, "--gitops-commit", head, "--json"]
+    mark = world.mark()
+    code, out, err = run(capsys, [*argv, "--since", before.upper()])
+    assert code == 0, err
+    assert [t["app"] for t in json.loads(out)["wait"]["targets"]] == ["api", "web"]
+    assert "GET /repos/{owner}/{repo}/git/commits/{commit_sha}" not in world.calls_since(mark)
+    code, out, err = run(capsys, [*argv, "--since", "0" * 40])
+    assert code == 0, err
+    assert [t["app"] for t in json.loads(out)["wait"]["targets"]] == ["web"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--gitops-commit", "a" * 40, "--since", "abc"], "--since 'abc' is not a full commit sha"),
+        (["--pr", "1", "--since", "a" * 40], "--since applies to --gitops-commit only"),
+    ],
+)
+def test_bad_since_is_one_line(world: World, capsys: Any, extra: list[str], message: str) -> None:
+    code, _, err = run(capsys, ["wait", "--gitops-repo", GITOPS, *extra])
+    assert code == 2 and message in err and err.count("\n") == 1, err

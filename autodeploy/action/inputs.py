@@ -80,7 +80,7 @@ INPUTS: Mapping[str, str] = {
     "on-timeout": "fail",
 }
 # The wait sub-action's own inputs (wait/action.yml), besides those of INPUTS it shares.
-WAIT_ONLY: Mapping[str, str] = {"gitops-commit": "", "pull-request": ""}
+WAIT_ONLY: Mapping[str, str] = {"gitops-commit": "", "since": "", "pull-request": ""}
 BOOLEANS = (
     "summary",
     "dry-run",
@@ -277,6 +277,11 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
         raise InputError(f"input gitops-commit {commit!r} is not a full commit sha (40 hex digits)")
     if number and (not number.isdigit() or int(number) < 1):
         raise InputError(f"input pull-request must be a pull request number, not {number!r}")
+    if inputs["since"] and not commit:
+        raise InputError(
+            "input since applies to gitops-commit only: a pull request is compared with its base"
+        )
+    since = validate.since(inputs["since"], "input since") if inputs["since"] else None
     location = _location(inputs, env)
     wait = wait_options(inputs, env, location, always=True)
     assert wait is not None
@@ -293,6 +298,7 @@ def wait_command(inputs: Mapping[str, str], env: Environment) -> WaitCommandOpti
         wait=wait,
         pull_request=int(number) if number else None,
         gitops_commit=commit or None,
+        since=since,
         app=validate.path_part("app", apps[0]) if apps else None,
         env=validate.path_part("env", envs[0]) if envs else None,
         path_template=template,

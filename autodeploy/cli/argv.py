@@ -82,7 +82,7 @@ def _rollback(options: RollbackOptions) -> list[str]:
 def _wait_command(options: WaitCommandOptions) -> list[str]:
     args = ["wait", *_location(options.location)]
     args += ["--pr", str(options.pull_request)] if options.pull_request is not None else []
-    args += _flag("--gitops-commit", options.gitops_commit)
+    args += _flag("--gitops-commit", options.gitops_commit) + _flag("--since", options.since)
     args += _flag("--app", options.app) + _flag("--env", options.env)
     if options.path_template != Settings().path_template:
         args += ["--path-template", options.path_template]

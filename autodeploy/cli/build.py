@@ -244,6 +244,9 @@ def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptio
             raise InputError(
                 f"--gitops-commit {args.gitops_commit!r} is not a full commit sha (40 hex digits)"
             )
+    if args.since is not None and commit is None:
+        raise InputError("--since applies to --gitops-commit only: a pull request is compared with its base")
+    since = validate.since(args.since, "--since") if args.since is not None else None
     wait = wait_options(args, env, where)
     assert wait is not None
     if not {"{app}", "{env}"} <= set(re.findall(r"\{\w+\}", args.path_template)):
@@ -255,6 +258,7 @@ def wait_command(args: argparse.Namespace, env: Environment) -> WaitCommandOptio
         wait=wait,
         pull_request=args.pr,
         gitops_commit=commit,
+        since=since,
         app=validate.path_part("app", args.app) if args.app else None,
         env=validate.path_part("env", args.env) if args.env else None,
         path_template=args.path_template,

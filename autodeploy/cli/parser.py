@@ -236,6 +236,12 @@ def _wait(parser: argparse.ArgumentParser) -> None:
         help="a merged commit of the GitOps repo: Flux's verdict on every deploy it brought (the image "
         "files it changed)",
     )
+    what.add_argument(
+        "--since",
+        metavar="SHA",
+        help="with --gitops-commit: every deploy since this commit (a push's github.event.before), "
+        "not only the commit's own; all zeros (a new branch) means the commit's own",
+    )
     what.add_argument("--app", help="only this app's deploys")
     what.add_argument("--env", help="only this environment's deploys")
     what.add_argument(
