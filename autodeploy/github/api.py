@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github.client import Client, Response, is_protection
+from autodeploy.github.graphql import graphql_data, repository_query
 from autodeploy.github.models import PULL_FIELDS, Commit, Comparison, Pull, RefRead, field, text_of
 
 _SHA_RE = re.compile(r"[0-9a-f]{40}")
@@ -122,19 +123,8 @@ class RepoApi:
         self, declared: Sequence[str], variables: Mapping[str, Any], fields: Sequence[str], doing: str
     ) -> dict[str, Any]:
         """One GraphQL query of `fields` on the repository: its answer, or the error GitHub gave."""
-        query = (
-            f"query({', '.join(declared)}) {{ repository(owner: $owner, name: $name) {{ "
-            + " ".join(fields)
-            + " } }"
-        )
-        got = self.client.graphql(query, variables, doing=doing, needs=READ)
-        data = got.data if isinstance(got.data, dict) else {}
-        if data.get("errors"):
-            error = data["errors"][0]
-            raise GitHubError(
-                f"{doing}: GitHub answered: {error.get('message') if isinstance(error, dict) else error}"
-            )
-        repository = (data.get("data") or {}).get("repository")
+        got = self.client.graphql(repository_query(declared, fields), variables, doing=doing, needs=READ)
+        repository = graphql_data(got.data, doing).get("repository")
         if not isinstance(repository, dict):
             raise self._missing()
         return repository

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from autodeploy.deploys import Pending, pending_of
 from autodeploy.errors import GitHubError, InputError
 from autodeploy.github.api import RepoApi
+from autodeploy.github.graphql import graphql_data, repository_query
 from autodeploy.matrix import HISTORY_DEPTH, FileState, FleetRead, Version
 from autodeploy.plan import path_pattern
 
@@ -169,12 +170,8 @@ class GitHubFleet:
                 fields.append(f"{alias}: object(expression: ${alias}) {{ {_BLOB} }}")
                 asked.append((alias, pull, path))
         fields.append("history: object(oid: $head) { ... on Commit { " + " ".join(histories) + " } }")
-        query = (
-            f"query({', '.join(declared)}) {{ repository(owner: $owner, name: $name) {{ "
-            + " ".join(fields)
-            + " } }"
-        )
-        repository = self._graphql(query, variables, f"reading {len(paths)} image files in {self.api.repo}")
+        doing = f"reading {len(paths)} image files in {self.api.repo}"
+        repository = self._graphql(repository_query(declared, fields), variables, doing)
         texts: dict[str, str | None] = {}
         blobs: dict[str, str | None] = {}
         versions: dict[str, tuple[Version, ...]] = {}
@@ -206,8 +203,6 @@ class GitHubFleet:
         return {"owner": owner, "name": name}
 
     def _graphql(self, query: str, variables: Mapping[str, Any], doing: str) -> dict[str, Any]:
-        from autodeploy.github.statuses import graphql_data
-
         got = self.api.client.graphql(query, dict(variables), doing=doing, needs=READ)
         repository = graphql_data(got.data, doing).get("repository")
         if not isinstance(repository, dict):

@@ -21,6 +21,7 @@ from autodeploy.flux import CommitStatus
 from autodeploy.github import statuses
 from autodeploy.github.api import RepoApi
 from autodeploy.github.deployments import Deployments
+from autodeploy.github.graphql import graphql_data
 from autodeploy.promotion import Candidate
 
 CHAIN = 50  # the base's newest commits read with their statuses
@@ -65,7 +66,7 @@ class GitHubHealth:
         )
         doing = f"reading the commit statuses of the base branch of {self.api.repo}"
         got = self.api.client.graphql(query, variables, doing=doing, needs=statuses.NEEDS)
-        repository = statuses.graphql_data(got.data, doing).get("repository")
+        repository = graphql_data(got.data, doing).get("repository")
         if not isinstance(repository, dict):
             raise InputError(f"{doing}: the repository does not exist or the token cannot see it")
         target = (repository.get("base") or {}).get("target") or {}

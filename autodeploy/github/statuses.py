@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from autodeploy.errors import GitHubError, InputError
+from autodeploy.errors import InputError
 from autodeploy.flux import CommitStatus
 from autodeploy.github.client import Client
 from autodeploy.github.conditional import Conditional
+from autodeploy.github.graphql import graphql_data, repository_query
 from autodeploy.github.models import field
 
 NEEDS = "`statuses: read` (Commit statuses)"
@@ -69,11 +70,7 @@ def statuses_of(client: Client, repo: str, shas: Sequence[str]) -> Mapping[str, 
         declared.append(f"$c{number}: GitObjectID!")
         variables[f"c{number}"] = sha
         fields.append(f"c{number}: object(oid: $c{number}) {{ ... on Commit {{ oid {_CONTEXTS} }} }}")
-    query = (
-        f"query({', '.join(declared)}) {{ repository(owner: $owner, name: $name) {{ "
-        + " ".join(fields)
-        + " } }"
-    )
+    query = repository_query(declared, fields)
     doing = f"reading the commit statuses of {len(wanted)} commits in {repo}"
     got = client.graphql(query, variables, doing=doing, needs=NEEDS)
     repository = graphql_data(got.data, doing).get("repository")
@@ -85,18 +82,6 @@ def statuses_of(client: Client, repo: str, shas: Sequence[str]) -> Mapping[str, 
         if isinstance(node, dict):
             found[sha] = graphql_statuses(node, doing)
     return found
-
-
-def graphql_data(answer: Any, doing: str) -> dict[str, Any]:
-    """The `data` of a GraphQL answer, or a GitHubError with GitHub's first error message."""
-    data = answer if isinstance(answer, dict) else {}
-    errors = data.get("errors")
-    if errors:
-        first = errors[0]
-        message = first.get("message") if isinstance(first, dict) else first
-        raise GitHubError(f"{doing}: GitHub answered: {message}")
-    inner = data.get("data")
-    return inner if isinstance(inner, dict) else {}
 
 
 def graphql_statuses(commit: Mapping[str, Any], doing: str) -> tuple[CommitStatus, ...]:

@@ -21,8 +21,9 @@ from autodeploy.flux import CommitStatus
 from autodeploy.github.api import RepoApi
 from autodeploy.github.client import Client
 from autodeploy.github.conditional import Conditional
+from autodeploy.github.graphql import graphql_data
 from autodeploy.github.models import field
-from autodeploy.github.statuses import NEEDS, combined_status, commit_statuses, graphql_data
+from autodeploy.github.statuses import NEEDS, combined_status, commit_statuses
 from autodeploy.rollout import Candidate, PullState, WaitTarget
 
 CHAIN_DEPTH = 30  # commits of the base looked through for the merge commit's later first-parent line
